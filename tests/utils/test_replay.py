@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from utils import ReplayMemory
+
+
+def fill(memory, n, shape=(2,)):
+    for i in range(n):
+        obs = np.full(shape, i, dtype=memory.observations.dtype)
+        memory.append(obs, i % 9, float(i), obs + 1, i % 2 == 0, i % 3 == 0)
+
+
+def test_arrays_are_preallocated_with_dtypes():
+    memory = ReplayMemory(50, (10, 10, 3), np.uint8)
+    assert memory.observations.shape == (50, 10, 10, 3)
+    assert memory.observations.dtype == np.uint8
+    assert memory.next_observations.dtype == np.uint8
+    assert len(memory) == 0
+
+
+def test_fifo_overwrite_at_capacity():
+    memory = ReplayMemory(5, (2,))
+    fill(memory, 8)
+    assert len(memory) == 5
+    # transitions 5, 6, 7 overwrote 0, 1, 2 in place
+    assert sorted(memory.rewards.tolist()) == [3.0, 4.0, 5.0, 6.0, 7.0]
+    assert memory.rewards.tolist() == [5.0, 6.0, 7.0, 3.0, 4.0]
+
+
+def test_sample_returns_batch_of_arrays_with_shapes_and_dtypes():
+    memory = ReplayMemory(100, (10, 10, 3), np.uint8, seed=0)
+    fill(memory, 100, (10, 10, 3))
+    batch = memory.sample(64)
+    assert batch.observations.shape == (64, 10, 10, 3)
+    assert batch.observations.dtype == np.uint8
+    assert batch.actions.shape == (64,) and batch.actions.dtype == np.int64
+    assert batch.rewards.dtype == np.float32
+    assert batch.terminated.dtype == np.bool_ and batch.truncated.dtype == np.bool_
+    # fields stay aligned: transition i stores obs i, reward i, next obs i + 1
+    np.testing.assert_array_equal(batch.observations[:, 0, 0, 0], batch.rewards)
+    np.testing.assert_array_equal(
+        batch.next_observations[:, 0, 0, 0], batch.rewards + 1
+    )
+    np.testing.assert_array_equal(batch.terminated, batch.rewards % 2 == 0)
+    np.testing.assert_array_equal(batch.truncated, batch.rewards % 3 == 0)
+
+
+def test_sampling_is_uniform_over_held_transitions():
+    memory = ReplayMemory(10, (1,), seed=1)
+    fill(memory, 13, (1,))  # holds rewards 3..12
+    draws = np.concatenate([memory.sample(10).rewards for _ in range(5000)])
+    counts = np.array([(draws == r).sum() for r in range(3, 13)])
+    assert set(np.unique(draws)) == set(range(3, 13))
+    expected = len(draws) / 10
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 27.9  # 99.9% quantile of chi-square with 9 degrees of freedom
+
+
+def test_same_seed_same_batches():
+    a, b = ReplayMemory(20, (1,), seed=3), ReplayMemory(20, (1,), seed=3)
+    fill(a, 20, (1,))
+    fill(b, 20, (1,))
+    np.testing.assert_array_equal(a.sample(8).rewards, b.sample(8).rewards)
+
+
+def test_sampling_more_than_held_is_a_clear_error():
+    memory = ReplayMemory(100, (2,))
+    fill(memory, 10)
+    with pytest.raises(
+        ValueError, match="between 1 and the 10 transitions held, got 64"
+    ):
+        memory.sample(64)
+
+
+def test_capacity_must_be_positive():
+    with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
+        ReplayMemory(0, (2,))

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from utils import load_array, load_model, make_run_dir, save_array, save_model
+
+
+def test_run_dirs_never_collide(tmp_path):
+    dirs = [make_run_dir("01_test", root=tmp_path) for _ in range(3)]
+    assert len(set(dirs)) == 3
+    assert all(d.is_dir() and d.parent == tmp_path / "01_test" for d in dirs)
+
+
+def test_array_round_trip_and_no_clobber(tmp_path):
+    path = tmp_path / "q_table.npy"
+    table = np.arange(12.0).reshape(3, 4)
+    save_array(path, table)
+    np.testing.assert_array_equal(load_array(path), table)
+    with pytest.raises(FileExistsError, match="q_table.npy exists"):
+        save_array(path, table * 2)
+    np.testing.assert_array_equal(load_array(path), table)
+    assert [p.name for p in tmp_path.iterdir()] == ["q_table.npy"]  # no temp files
+
+
+def test_missing_and_corrupt_arrays_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved array at"):
+        load_array(tmp_path / "nothing.npy")
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"not an array")
+    with pytest.raises(ValueError, match="bad.npy is not a readable .npy array"):
+        load_array(bad)
+    with pytest.raises(ValueError, match="must end in .npy"):
+        save_array(tmp_path / "table.pkl", np.zeros(2))
+
+
+def test_model_round_trip_acts_identically(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    path = save_model(tmp_path / "model.keras", model)
+    loaded = load_model(path)
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(model(x, training=False), loaded(x, training=False))
+
+
+def test_missing_and_corrupt_models_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved model at"):
+        load_model(tmp_path / "none.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"truncated")
+    with pytest.raises(ValueError, match="bad.keras is not a readable .keras model"):
+        load_model(bad)

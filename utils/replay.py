@@ -1,0 +1,88 @@
+"""A replay memory in preallocated NumPy arrays."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Batch(NamedTuple):
+    """A minibatch of transitions, one array per field, first axis = batch."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_observations: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+
+
+class ReplayMemory:
+    """Fixed-capacity transition store; the oldest transitions are overwritten first.
+
+    Observations keep their own dtype (uint8 images stay uint8: 4x smaller than
+    float32). `sample` draws a batch uniformly, with replacement as in the DQN paper,
+    and returns it as arrays in one call. `terminated` (the episode really ended:
+    do not bootstrap) is stored apart from `truncated` (the clock ran out).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        observation_shape: tuple[int, ...],
+        observation_dtype: np.dtype | type = np.float32,
+        seed: int | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.observations = np.zeros((capacity, *observation_shape), observation_dtype)
+        self.next_observations = np.zeros_like(self.observations)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminated = np.zeros(capacity, np.bool_)
+        self.truncated = np.zeros(capacity, np.bool_)
+        self.rng = np.random.default_rng(seed)
+        self.position = 0  # where the next transition goes
+        self.size = 0  # how many transitions are held
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(
+        self,
+        observation: np.ndarray,
+        action: int,
+        reward: float,
+        next_observation: np.ndarray,
+        terminated: bool,
+        truncated: bool = False,
+    ) -> None:
+        """Store one transition, overwriting the oldest when full."""
+        i = self.position
+        self.observations[i] = observation
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.next_observations[i] = next_observation
+        self.terminated[i] = terminated
+        self.truncated[i] = truncated
+        self.position = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int) -> Batch:
+        """A uniform random batch of `batch_size` transitions, as arrays."""
+        if not 1 <= batch_size <= self.size:
+            raise ValueError(
+                f"batch_size must be between 1 and the {self.size} transitions held, "
+                f"got {batch_size}"
+            )
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return Batch(
+            self.observations[idx],
+            self.actions[idx],
+            self.rewards[idx],
+            self.next_observations[idx],
+            self.terminated[idx],
+            self.truncated[idx],
+        )

@@ -1,0 +1,97 @@
+"""Run folders and checkpoints that never overwrite earlier work."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def make_run_dir(notebook: str, root: str | os.PathLike = "runs") -> Path:
+    """Create and return a new folder `root/notebook/YYYYmmdd-HHMMSS[-k]`.
+
+    The folder is new on every call: a rerun never writes into an earlier run.
+    """
+    base = Path(root) / notebook
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1000):
+        run_dir = base / (stamp if k == 0 else f"{stamp}-{k}")
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {base}")
+
+
+def _atomic_write(path: Path, write: Any, suffix: str) -> Path:
+    """Write through `write(tmp_path)` to a temporary file, then rename it to `path`.
+
+    A crash mid-write leaves the previous file (or none), never half a file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _check_new(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+
+
+def save_array(
+    path: str | os.PathLike, array: np.ndarray, overwrite: bool = False
+) -> Path:
+    """Save a NumPy array as `.npy` atomically (no pickle)."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"path must end in .npy, got {str(path)!r}")
+    _check_new(path, overwrite)
+    return _atomic_write(
+        path, lambda tmp: np.save(tmp, np.asarray(array), allow_pickle=False), ".npy"
+    )
+
+
+def load_array(path: str | os.PathLike) -> np.ndarray:
+    """Load a `.npy` array saved by `save_array`, with a clear error if it is bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved array at {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable .npy array: {error}") from error
+
+
+def save_model(path: str | os.PathLike, model: Any, overwrite: bool = False) -> Path:
+    """Save a Keras model as a `.keras` file atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path must end in .keras, got {str(path)!r}")
+    _check_new(path, overwrite)
+    return _atomic_write(path, model.save, ".keras")
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Load a `.keras` model, with a clear error if it is missing or corrupt."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # Keras raises several types for a bad archive
+        raise ValueError(f"{path} is not a readable .keras model: {error}") from error
