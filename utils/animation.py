@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 from pathlib import Path
 
 import numpy as np
-from IPython.display import Image
+from IPython.display import HTML
 from PIL import Image as PILImage
 
 
@@ -36,10 +37,15 @@ def show_frames(
     fps: int = 10,
     scale: float = 1.0,
     path: str | os.PathLike | None = None,
-) -> Image:
-    """Display frames as an inline GIF (works in Jupyter, Colab and on GitHub);
-    also write it to `path` if given."""
+) -> HTML:
+    """Display frames as an inline GIF; also write it to `path` if given.
+
+    The GIF is embedded as an HTML `<img>` with a data URI: Jupyter, Colab, VS Code
+    and GitHub's notebook view all show it, where an `image/gif` output is not
+    rendered everywhere.
+    """
     gif = frames_to_gif(frames, fps=fps, scale=scale)
     if path is not None:
         Path(path).write_bytes(gif)
-    return Image(data=gif, format="gif")
+    encoded = base64.b64encode(gif).decode("ascii")
+    return HTML(f'<img src="data:image/gif;base64,{encoded}" alt="animation"/>')

@@ -8,7 +8,13 @@ matplotlib.use("Agg")
 
 from PIL import Image  # noqa: E402
 
-from utils import frames_to_gif, plot_learning_curve, rolling_stats, seed_everything  # noqa: E402
+from utils import (  # noqa: E402
+    frames_to_gif,
+    plot_learning_curve,
+    rolling_stats,
+    seed_everything,
+    show_frames,
+)
 
 
 def test_seed_everything_repeats_draws():
@@ -52,3 +58,10 @@ def test_frames_to_gif_keeps_frames_and_size():
     assert gif.n_frames == 3
     with pytest.raises(ValueError, match="empty"):
         frames_to_gif([])
+
+
+def test_show_frames_embeds_gif_and_writes_file(tmp_path):
+    frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 255)]
+    html = show_frames(frames, path=tmp_path / "a.gif").data
+    assert html.startswith('<img src="data:image/gif;base64,R0lGOD')  # "GIF8" in base64
+    assert (tmp_path / "a.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
