@@ -1,0 +1,173 @@
+"""CartPole DQN: environment steps per second with one gradient step per env step.
+
+    .venv/bin/python benchmarks/cartpole_step.py
+
+Three implementations of the same update (MLP 4-256-2, Adam, batch 64), measured side
+by side in one process, alternating in rounds so that the machine's ups and downs hit
+all of them alike:
+
+- original eager: the original lesson's loop: an eager network call to act, the batch
+  rebuilt from Python tuples, the target computed inside the GradientTape, all eager;
+- predict + fit: the Keras way of the Blob lesson: `predict` to act, `predict` for the
+  current and next states, `fit` on the batch;
+- ours: notebook 06: compiled `greedy_actions` and `train_step` (tf.function with fixed
+  signatures), the batch sampled as arrays from `utils.ReplayMemory`.
+"""
+
+import os
+import random
+import time
+from collections import deque
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import gymnasium as gym  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from utils import ReplayMemory  # noqa: E402
+
+BATCH_SIZE = 64  # transitions per gradient step
+DISCOUNT = 0.99  # gamma
+STEPS = {"original eager": 200, "predict + fit": 40, "ours": 1_000}  # per round
+ROUNDS = 3  # alternating rounds; the median is reported
+
+
+def build_q_network() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(2),
+        ]
+    )
+
+
+q_network, target_network = build_q_network(), build_q_network()
+optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+optimizer.build(q_network.trainable_variables)
+huber = keras.losses.Huber()
+rng = np.random.default_rng(0)
+
+# Filled with real CartPole transitions, the same for all three.
+memory = ReplayMemory(2_000, (4,), np.float32, seed=0)
+transitions = deque(maxlen=2_000)
+env = gym.make("CartPole-v1")
+observation, _ = env.reset(seed=0)
+for _ in range(2_000):
+    action = int(rng.integers(2))
+    next_observation, reward, terminated, truncated, _ = env.step(action)
+    memory.append(observation, action, reward, next_observation, terminated, truncated)
+    transitions.append((observation, action, reward, next_observation, terminated))
+    observation = env.reset()[0] if terminated or truncated else next_observation
+
+
+def original_eager(observation: np.ndarray) -> None:
+    int(np.argmax(q_network(tf.convert_to_tensor([observation]))))
+    batch = random.sample(transitions, BATCH_SIZE)
+    observations = tf.convert_to_tensor([t[0] for t in batch], dtype=tf.float32)
+    actions = tf.convert_to_tensor([t[1] for t in batch])
+    rewards = tf.convert_to_tensor([t[2] for t in batch], dtype=tf.float32)
+    next_observations = tf.convert_to_tensor([t[3] for t in batch], dtype=tf.float32)
+    dones = tf.convert_to_tensor([float(t[4]) for t in batch])
+    with tf.GradientTape() as tape:
+        next_q = tf.reduce_max(target_network(next_observations), axis=1)
+        targets = rewards + (1 - dones) * DISCOUNT * next_q
+        q_values = q_network(observations)
+        chosen = tf.reduce_sum(q_values * tf.one_hot(actions, 2), axis=1)
+        loss = tf.reduce_mean(tf.square(targets - chosen))
+    gradients = tape.gradient(loss, q_network.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
+
+
+fit_network = build_q_network()
+fit_network.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
+fit_target = build_q_network()
+
+
+def predict_fit(observation: np.ndarray) -> None:
+    int(np.argmax(fit_network.predict(observation[None], verbose=0)[0]))
+    batch = random.sample(transitions, BATCH_SIZE)
+    observations = np.array([t[0] for t in batch])
+    next_observations = np.array([t[3] for t in batch])
+    q_values = fit_network.predict(observations, verbose=0)
+    next_q = fit_target.predict(next_observations, verbose=0)
+    for i, (_, action, reward, _, done) in enumerate(batch):
+        q_values[i, action] = reward if done else reward + DISCOUNT * np.max(next_q[i])
+    fit_network.fit(
+        observations, q_values, batch_size=BATCH_SIZE, verbose=0, shuffle=False
+    )
+
+
+SIGNATURE = [
+    tf.TensorSpec([None, 4], tf.float32),
+    tf.TensorSpec([None], tf.int64),
+    tf.TensorSpec([None], tf.float32),
+    tf.TensorSpec([None, 4], tf.float32),
+    tf.TensorSpec([None], tf.bool),
+]
+
+
+@tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+def greedy_actions(observations):
+    return tf.argmax(q_network(observations, training=False), axis=1)
+
+
+@tf.function(input_signature=SIGNATURE)
+def train_step(observations, actions, rewards, next_observations, terminated):
+    next_q = tf.reduce_max(target_network(next_observations, training=False), axis=1)
+    targets = rewards + (1.0 - tf.cast(terminated, tf.float32)) * DISCOUNT * next_q
+    with tf.GradientTape() as tape:
+        q_values = q_network(observations, training=True)
+        chosen = tf.reduce_sum(q_values * tf.one_hot(actions, 2), axis=1)
+        loss = huber(targets, chosen)
+    gradients = tape.gradient(loss, q_network.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
+    for target_weight, weight in zip(target_network.weights, q_network.weights):
+        target_weight.assign(0.005 * weight + 0.995 * target_weight)
+    return loss
+
+
+def ours(observation: np.ndarray) -> None:
+    int(greedy_actions(observation[None]).numpy()[0])
+    train_step(*memory.sample(BATCH_SIZE)[:5])
+
+
+def steps_per_second(step_fn, steps: int) -> float:
+    env = gym.make("CartPole-v1")
+    observation, _ = env.reset(seed=1)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step_fn(observation)
+        observation, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
+        if terminated or truncated:
+            observation, _ = env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    implementations = {
+        "original eager": original_eager,
+        "predict + fit": predict_fit,
+        "ours": ours,
+    }
+    for step_fn in implementations.values():
+        steps_per_second(step_fn, 5)  # trace and warm up
+    rounds = {name: [] for name in implementations}
+    for _ in range(ROUNDS):
+        for name, step_fn in implementations.items():
+            rounds[name].append(steps_per_second(step_fn, STEPS[name]))
+    speed = {name: float(np.median(values)) for name, values in rounds.items()}
+    print("CartPole-v1, one gradient step (batch 64) per environment step, MLP 4-256-2")
+    print(f"{'implementation':<16}{'steps/s':>10}{'ms/step':>10}")
+    for name, value in speed.items():
+        print(f"{name:<16}{value:>10.0f}{1000 / value:>10.2f}")
+    print(
+        f"ours / original eager: {speed['ours'] / speed['original eager']:.1f}x, "
+        f"ours / predict + fit: {speed['ours'] / speed['predict + fit']:.0f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
