@@ -12,7 +12,12 @@ SMOKE_DEFINITION = 'SMOKE_TEST = os.environ.get("SMOKE_TEST") == "1"'
 
 
 def code_cells(path):
-    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    """The code cells that a run executes (not those tagged skip-execution)."""
+    return [
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])
+    ]
 
 
 def test_there_are_notebooks():

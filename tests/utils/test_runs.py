@@ -49,3 +49,23 @@ def test_missing_and_corrupt_models_are_clear_errors(tmp_path):
     bad.write_bytes(b"truncated")
     with pytest.raises(ValueError, match="bad.keras is not a readable .keras model"):
         load_model(bad)
+
+
+def test_fixed_non_trainable_weights_survive_save_and_load(tmp_path):
+    # The Blob DQN's centre-of-mass layer: a frozen Dense layer with set weights.
+    import keras
+
+    fixed = keras.layers.Dense(2, use_bias=False, trainable=False)
+    model = keras.Sequential(
+        [keras.Input((3, 100)), fixed, keras.layers.Flatten(), keras.layers.Dense(9)]
+    )
+    grid = np.random.default_rng(1).random((100, 2)).astype(np.float32)
+    fixed.set_weights([grid])
+    loaded = load_model(save_model(tmp_path / "fixed.keras", model))
+    np.testing.assert_array_equal(loaded.layers[0].get_weights()[0], grid)
+    assert not loaded.layers[0].trainable
+    x = np.random.default_rng(2).random((16, 3, 100)).astype(np.float32)
+    np.testing.assert_array_equal(
+        model(x, training=False).numpy().argmax(1),
+        loaded(x, training=False).numpy().argmax(1),
+    )
