@@ -18,18 +18,15 @@ steps; a growth that scales with steps would show as a rising RSS across rounds.
 
 import os
 import random
-import time
-from collections import deque
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import gymnasium as gym  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from common import random_play, steps_per_second  # noqa: E402
 
 import blobenv  # noqa: E402, F401
-from utils import ReplayMemory  # noqa: E402
 
 BATCH_SIZE = 64  # minibatch, as in the original
 DISCOUNT = 0.99  # gamma, as in the original
@@ -68,16 +65,9 @@ target_model.set_weights(model.get_weights())
 rng = np.random.default_rng(0)
 
 # The same 5,000 random-play transitions in both memories.
-memory = ReplayMemory(50_000, (10, 10, 3), np.uint8, seed=0)
-transitions = deque(maxlen=50_000)
-env = gym.make("blobenv/BlobImage-v0")
-observation, _ = env.reset(seed=0)
-for _ in range(5_000):
-    action = int(rng.integers(9))
-    next_observation, reward, terminated, truncated, _ = env.step(action)
-    memory.append(observation, action, reward, next_observation, terminated, truncated)
-    transitions.append((observation, action, reward, next_observation, terminated))
-    observation = env.reset()[0] if terminated or truncated else next_observation
+memory, transitions = random_play(
+    "blobenv/BlobImage-v0", 5_000, (10, 10, 3), np.uint8, rng
+)
 
 
 def original_step(observation: np.ndarray) -> None:
@@ -127,16 +117,10 @@ def our_step(observation: np.ndarray) -> None:
 
 
 def run(step_fn, steps: int) -> tuple[float, float, float]:
-    env = gym.make("blobenv/BlobImage-v0")
-    observation, _ = env.reset(seed=1)
+    """Steps per second, and the RSS before and after."""
     before = rss_mib()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step_fn(observation)
-        observation, _, terminated, truncated, _ = env.step(int(rng.integers(9)))
-        if terminated or truncated:
-            observation, _ = env.reset()
-    return steps / (time.perf_counter() - start), before, rss_mib()
+    speed = steps_per_second("blobenv/BlobImage-v0", step_fn, steps, rng)
+    return speed, before, rss_mib()
 
 
 def main() -> None:

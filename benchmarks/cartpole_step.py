@@ -16,17 +16,13 @@ all of them alike:
 
 import os
 import random
-import time
-from collections import deque
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import gymnasium as gym  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-from utils import ReplayMemory  # noqa: E402
+from common import random_play, steps_per_second  # noqa: E402
 
 BATCH_SIZE = 64  # transitions per gradient step
 DISCOUNT = 0.99  # gamma
@@ -51,16 +47,7 @@ huber = keras.losses.Huber()
 rng = np.random.default_rng(0)
 
 # Filled with real CartPole transitions, the same for all three.
-memory = ReplayMemory(2_000, (4,), np.float32, seed=0)
-transitions = deque(maxlen=2_000)
-env = gym.make("CartPole-v1")
-observation, _ = env.reset(seed=0)
-for _ in range(2_000):
-    action = int(rng.integers(2))
-    next_observation, reward, terminated, truncated, _ = env.step(action)
-    memory.append(observation, action, reward, next_observation, terminated, truncated)
-    transitions.append((observation, action, reward, next_observation, terminated))
-    observation = env.reset()[0] if terminated or truncated else next_observation
+memory, transitions = random_play("CartPole-v1", 2_000, (4,), np.float32, rng)
 
 
 def original_eager(observation: np.ndarray) -> None:
@@ -134,18 +121,6 @@ def ours(observation: np.ndarray) -> None:
     train_step(*memory.sample(BATCH_SIZE)[:5])
 
 
-def steps_per_second(step_fn, steps: int) -> float:
-    env = gym.make("CartPole-v1")
-    observation, _ = env.reset(seed=1)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step_fn(observation)
-        observation, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
-        if terminated or truncated:
-            observation, _ = env.reset()
-    return steps / (time.perf_counter() - start)
-
-
 def main() -> None:
     implementations = {
         "original eager": original_eager,
@@ -153,11 +128,13 @@ def main() -> None:
         "ours": ours,
     }
     for step_fn in implementations.values():
-        steps_per_second(step_fn, 5)  # trace and warm up
+        steps_per_second("CartPole-v1", step_fn, 5, rng)  # trace and warm up
     rounds = {name: [] for name in implementations}
     for _ in range(ROUNDS):
         for name, step_fn in implementations.items():
-            rounds[name].append(steps_per_second(step_fn, STEPS[name]))
+            rounds[name].append(
+                steps_per_second("CartPole-v1", step_fn, STEPS[name], rng)
+            )
     speed = {name: float(np.median(values)) for name, values in rounds.items()}
     print("CartPole-v1, one gradient step (batch 64) per environment step, MLP 4-256-2")
     print(f"{'implementation':<16}{'steps/s':>10}{'ms/step':>10}")
