@@ -1,6 +1,7 @@
 """What every notebook of the course shares."""
 
 from utils.animation import frames_to_gif, show_frames
+from utils.nstep import NStepQueue
 from utils.plots import plot_learning_curve, rolling_stats
 from utils.replay import Batch, ReplayMemory
 from utils.runs import load_array, load_model, make_run_dir, save_array, save_model
@@ -8,18 +9,31 @@ from utils.seeding import seed_everything
 
 
 def __getattr__(name: str):
-    # TensorFlow loads only when a notebook asks for the callback.
+    # TensorFlow loads only when a notebook asks for one of these.
     if name == "ModifiedTensorBoard":
         from utils.tensorboard import ModifiedTensorBoard
 
         return ModifiedTensorBoard
+    if name in (
+        "CoordinateChannels",
+        "KerasDQN",
+        "coordconv_network",
+        "original_network",
+    ):
+        from utils import keras_dqn
+
+        return getattr(keras_dqn, name)
     raise AttributeError(f"module 'utils' has no attribute {name!r}")
 
 
 __all__ = [
     "Batch",
+    "CoordinateChannels",
+    "KerasDQN",
     "ModifiedTensorBoard",
+    "NStepQueue",
     "ReplayMemory",
+    "coordconv_network",
     "frames_to_gif",
     "load_array",
     "load_model",
@@ -29,5 +43,6 @@ __all__ = [
     "save_array",
     "save_model",
     "seed_everything",
+    "original_network",
     "show_frames",
 ]

@@ -1,0 +1,92 @@
+import keras
+import numpy as np
+import pytest
+
+from utils import CoordinateChannels, KerasDQN, load_model, save_model
+
+
+def linear_network(n_actions=3):
+    """Q(s) = s @ W: the Q-values of a one-hot state are a row of W."""
+    return keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(n_actions, use_bias=False)]
+    )
+
+
+@pytest.fixture
+def dqn():
+    model = KerasDQN(linear_network(), discount=0.5, n_step=2)
+    model.network.set_weights([np.array([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])])
+    model.sync_target()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    return model
+
+
+def test_td_targets_bootstrap_with_discount_to_the_n_from_the_target_network(dqn):
+    # the online network changes; the targets must not
+    dqn.network.set_weights([np.zeros((2, 3))])
+    next_observations = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    targets = dqn.td_targets(
+        np.array([1.0, 1.0, 1.0]), next_observations, np.array([False, False, True])
+    )
+    # max Q_target: 3 for state 0, 4 for state 1; 0.5 ** 2 = 0.25; none after a terminal
+    np.testing.assert_allclose(np.asarray(targets), [1 + 0.25 * 3, 1 + 0.25 * 4, 1.0])
+
+
+def test_fit_moves_only_the_taken_action_and_not_the_target_network(dqn):
+    before = dqn.network.get_weights()[0].copy()
+    target_before = dqn.target_network.get_weights()[0].copy()
+    x = (
+        np.array([[1.0, 0.0]]),  # state 0
+        np.array([1]),  # action 1: Q = 2
+        np.array([10.0]),  # return
+        np.array([[0.0, 1.0]]),  # next state 1: max Q_target = 4
+        np.array([True]),  # terminated: TD target 10
+    )
+    history = dqn.fit(x, batch_size=1, epochs=1, verbose=0, shuffle=False)
+    after = dqn.network.get_weights()[0]
+    # loss (10 - 2)^2 = 64; gradient on W[0, 1] = -2 * 8 = -16, step 0.1 -> +1.6
+    assert history.history["loss"][0] == pytest.approx(64.0)
+    np.testing.assert_allclose(after - before, [[0.0, 1.6, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(dqn.target_network.get_weights()[0], target_before)
+
+
+def test_sync_target_copies_the_weights(dqn):
+    dqn.network.set_weights([np.ones((2, 3))])
+    dqn.sync_target()
+    np.testing.assert_array_equal(dqn.target_network.get_weights()[0], np.ones((2, 3)))
+
+
+def test_only_the_q_network_is_trainable(dqn):
+    assert len(dqn.trainable_weights) == 1
+    assert dqn.trainable_weights[0] is dqn.network.trainable_weights[0]
+
+
+def test_greedy_actions_are_the_argmax(dqn):
+    actions = dqn.greedy_actions(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    np.testing.assert_array_equal(actions, [2, 0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"discount": 1.5}, "discount must be in"), ({"n_step": 0}, "n_step must be")],
+)
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        KerasDQN(linear_network(), **kwargs)
+
+
+def test_coordinate_channels_hold_x_and_y():
+    images = np.zeros((1, 3, 4, 1), np.float32)
+    out = np.asarray(CoordinateChannels()(images))
+    assert out.shape == (1, 3, 4, 3)
+    np.testing.assert_allclose(out[0, 0, :, 1], [-1, -1 / 3, 1 / 3, 1], atol=1e-6)
+    np.testing.assert_allclose(out[0, :, 0, 2], [-1, 0, 1], atol=1e-6)
+
+
+def test_a_network_with_coordinate_channels_survives_save_and_load(tmp_path):
+    network = keras.Sequential(
+        [keras.Input((4, 4, 3)), CoordinateChannels(), keras.layers.Conv2D(2, 1)]
+    )
+    images = np.random.default_rng(0).random((2, 4, 4, 3)).astype(np.float32)
+    loaded = load_model(save_model(tmp_path / "net.keras", network))
+    np.testing.assert_allclose(loaded(images), network(images), rtol=1e-6)

@@ -1,0 +1,149 @@
+"""The Keras way of training a DQN: a model whose `train_step` does the DQN update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="utils")
+class CoordinateChannels(keras.layers.Layer):
+    """Append two channels to an image: each pixel's x and y, scaled to [-1, 1].
+
+    CoordConv (Liu et al. 2018): a convolution sees only a pixel's neighbourhood,
+    never where that pixel is; with these channels it can read positions.
+    """
+
+    def call(self, images):
+        batch, height, width = (ops.shape(images)[i] for i in range(3))
+        ys = ops.linspace(-1.0, 1.0, height)
+        xs = ops.linspace(-1.0, 1.0, width)
+        grid_y, grid_x = ops.meshgrid(ys, xs, indexing="ij")
+        coordinates = ops.stack([grid_x, grid_y], axis=-1)
+        coordinates = ops.broadcast_to(
+            ops.cast(coordinates, images.dtype)[None], (batch, height, width, 2)
+        )
+        return ops.concatenate([images, coordinates], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 2)
+
+
+class KerasDQN(keras.Model):
+    """A Q-network and its target network, trained with `fit()` on replay batches.
+
+    `fit(x=(observations, actions, returns, next_observations, terminated))`
+    runs one DQN update per minibatch of `batch_size` transitions:
+
+    - TD targets `returns + discount**n_step * max_a Q_target(next_observation, a)`,
+      with nothing after a terminal state, from the target network (no gradient);
+    - the Q-network's value of the action taken, pulled toward its TD target by
+      the compiled loss (`compile(loss=...)`) and optimizer.
+
+    With `n_step=1`, `returns` are the one-step rewards. `sync_target()` copies the
+    Q-network's weights into the target network.
+    """
+
+    def __init__(
+        self,
+        network: keras.Model,
+        discount: float = 0.99,
+        n_step: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= discount <= 1.0:
+            raise ValueError(f"discount must be in [0, 1], got {discount}")
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
+        self.network = network
+        self.target_network = keras.models.clone_model(network)
+        self.target_network.trainable = False  # it learns only by sync_target()
+        self.discount = float(discount)
+        self.n_step = int(n_step)
+        self.sync_target()
+
+    def call(self, observations, training=False):
+        return self.network(observations, training=training)
+
+    def sync_target(self) -> None:
+        """Hard copy: the target network takes the Q-network's weights."""
+        self.target_network.set_weights(self.network.get_weights())
+
+    def td_targets(self, returns, next_observations, terminated):
+        """r + gamma^n max_a Q_target(s', a); only r where the episode terminated."""
+        next_q_values = self.target_network(next_observations, training=False)
+        future = ops.max(ops.stop_gradient(next_q_values), axis=1)
+        alive = 1.0 - ops.cast(terminated, "float32")
+        bootstrap = self.discount**self.n_step * alive * future
+        return ops.cast(returns, "float32") + bootstrap
+
+    def train_step(self, data):
+        observations, actions, returns, next_observations, terminated = data[0]
+        td_targets = self.td_targets(returns, next_observations, terminated)
+        # Keras's own step: Q-values, loss (compute_loss below), gradient, update.
+        return super().train_step((observations, (actions, td_targets)))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+        actions, td_targets = y
+        taken = ops.cast(actions, "int32")[:, None]
+        chosen = ops.take_along_axis(y_pred, taken, axis=1)[:, 0]
+        return super().compute_loss(x, td_targets, chosen, sample_weight, **kwargs)
+
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        """The action with the largest Q-value for each observation of a batch."""
+        return np.argmax(self.predict_on_batch(observations), axis=1)
+
+
+def original_network(n_actions: int = 9) -> keras.Sequential:
+    """The original lesson's Q-network for 10 x 10 x 3 Blob images (614,281 weights).
+
+    Two blocks of Conv2D(256, 3x3) + ReLU + MaxPooling 2x2 + Dropout 0.2, then
+    Dense(64) with no activation (as in the original) and one linear Q-value per
+    action. Rescaling turns uint8 pixels into [0, 1].
+    """
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((10, 10, 3)),
+            layers.Rescaling(1 / 255),
+            layers.Conv2D(256, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.2),
+            layers.Conv2D(256, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.2),
+            layers.Flatten(),
+            layers.Dense(64),
+            layers.Dense(n_actions),
+        ],
+        name="original",
+    )
+
+
+def coordconv_network(n_actions: int = 9) -> keras.Sequential:
+    """A CoordConv Q-network for 10 x 10 x 3 Blob images: it finds single pixels.
+
+    Each pixel, with its own x and y appended, goes through the same small network
+    (1x1 convolutions): it can answer "the food's x, if the food is here". The
+    maximum over the image (global max pooling) then reads that answer wherever
+    the food stands; dense layers turn the positions into nine Q-values.
+    """
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((10, 10, 3)),
+            layers.Rescaling(1 / 255),
+            CoordinateChannels(),  # + x, y: every pixel knows where it is
+            layers.Conv2D(32, 1, activation="relu"),  # per pixel: what, and where
+            layers.Conv2D(64, 1, activation="relu"),
+            layers.GlobalMaxPooling2D(),  # the strongest answer anywhere
+            layers.Dense(256, activation="relu"),
+            layers.Dense(256, activation="relu"),
+            layers.Dense(n_actions),
+        ],
+        name="coordconv",
+    )
