@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
@@ -30,6 +31,11 @@ class CoordinateChannels(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 2)
+
+
+_ONE_THREAD = tf.data.Options()
+_ONE_THREAD.autotune.enabled = False
+_ONE_THREAD.threading.private_threadpool_size = 1
 
 
 class KerasDQN(keras.Model):
@@ -92,6 +98,25 @@ class KerasDQN(keras.Model):
         taken = ops.cast(actions, "int32")[:, None]
         chosen = ops.take_along_axis(y_pred, taken, axis=1)[:, 0]
         return super().compute_loss(x, td_targets, chosen, sample_weight, **kwargs)
+
+    def fit_minibatches(
+        self,
+        transitions: tuple[np.ndarray, ...],
+        batch_size: int,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+    ) -> keras.callbacks.History:
+        """One `fit` call: a DQN update on each consecutive minibatch of `transitions`.
+
+        `transitions` is `(observations, actions, returns, next_observations,
+        terminated)`, for example `ReplayMemory.sample(m * batch_size)[:5]`. Given
+        arrays, Keras builds a tf.data pipeline that prefetches in background
+        threads; on a 2-core CPU they compete with the training step and make
+        some `fit` calls twice as slow (notebook 04 measures it). So the
+        minibatches go in as a dataset that runs in one thread, in order.
+        """
+        dataset = tf.data.Dataset.from_tensor_slices((tuple(transitions),))
+        dataset = dataset.batch(batch_size).with_options(_ONE_THREAD)
+        return self.fit(dataset, verbose=0, shuffle=False, callbacks=callbacks)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
         """The action with the largest Q-value for each observation of a batch."""

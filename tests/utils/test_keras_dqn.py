@@ -90,3 +90,21 @@ def test_a_network_with_coordinate_channels_survives_save_and_load(tmp_path):
     images = np.random.default_rng(0).random((2, 4, 4, 3)).astype(np.float32)
     loaded = load_model(save_model(tmp_path / "net.keras", network))
     np.testing.assert_allclose(loaded(images), network(images), rtol=1e-6)
+
+
+def test_fit_minibatches_makes_one_update_per_minibatch_like_fit(dqn):
+    rng = np.random.default_rng(0)
+    x = (
+        rng.random((6, 2)),
+        rng.integers(3, size=6),
+        rng.random(6),
+        rng.random((6, 2)),
+        rng.random(6) < 0.5,
+    )
+    twin = KerasDQN(linear_network(), discount=0.5, n_step=2)
+    twin.set_weights(dqn.get_weights())
+    twin.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    dqn.fit(x, batch_size=2, verbose=0, shuffle=False)
+    history = twin.fit_minibatches(x, batch_size=2)
+    assert len(history.history["loss"]) == 1  # one fit call, one epoch
+    np.testing.assert_allclose(twin.get_weights()[0], dqn.get_weights()[0], rtol=1e-6)
