@@ -10,8 +10,9 @@ all of them alike:
   rebuilt from Python tuples, the target computed inside the GradientTape, all eager;
 - predict + fit: the Keras way of the Blob lesson: `predict` to act, `predict` for the
   current and next states, `fit` on the batch;
-- ours: notebook 06: compiled `greedy_actions` and `train_step` (tf.function with fixed
-  signatures), the batch sampled as arrays from `utils.ReplayMemory`.
+- ours: notebook 06: one compiled call per step (`act_and_learn`, a tf.function with a
+  fixed signature, called through its concrete function) that picks the action and
+  takes the gradient step, the batch sampled as arrays from `utils.ReplayMemory`.
 """
 
 import os
@@ -96,13 +97,11 @@ SIGNATURE = [
 ]
 
 
-@tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
-def greedy_actions(observations):
-    return tf.argmax(q_network(observations, training=False), axis=1)
-
-
-@tf.function(input_signature=SIGNATURE)
-def train_step(observations, actions, rewards, next_observations, terminated):
+@tf.function(input_signature=[tf.TensorSpec([4], tf.float32), *SIGNATURE])
+def act_and_learn(
+    observation, observations, actions, rewards, next_observations, terminated
+):
+    action = tf.argmax(q_network(observation[None], training=False), axis=1)[0]
     next_q = tf.reduce_max(target_network(next_observations, training=False), axis=1)
     targets = rewards + (1.0 - tf.cast(terminated, tf.float32)) * DISCOUNT * next_q
     with tf.GradientTape() as tape:
@@ -113,12 +112,16 @@ def train_step(observations, actions, rewards, next_observations, terminated):
     optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
     for target_weight, weight in zip(target_network.weights, q_network.weights):
         target_weight.assign(0.005 * weight + 0.995 * target_weight)
-    return loss
+    return action, loss
+
+
+act_and_learn_graph = act_and_learn.get_concrete_function()
 
 
 def ours(observation: np.ndarray) -> None:
-    int(greedy_actions(observation[None]).numpy()[0])
-    train_step(*memory.sample(BATCH_SIZE)[:5])
+    batch = memory.sample(BATCH_SIZE)[:5]
+    tensors = [tf.constant(observation)] + [tf.constant(field) for field in batch]
+    int(act_and_learn_graph(*tensors)[0])
 
 
 def main() -> None:
