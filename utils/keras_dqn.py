@@ -110,9 +110,8 @@ class KerasDQN(keras.Model):
         `transitions` is `(observations, actions, returns, next_observations,
         terminated)`, for example `ReplayMemory.sample(m * batch_size)[:5]`. Given
         arrays, Keras builds a tf.data pipeline that prefetches in background
-        threads; on a 2-core CPU they compete with the training step and make
-        some `fit` calls twice as slow (notebook 04 measures it). So the
-        minibatches go in as a dataset that runs in one thread, in order.
+        threads, which on a 2-core CPU can compete with the training step. So
+        the minibatches go in as a dataset that runs in one thread, in order.
         """
         dataset = tf.data.Dataset.from_tensor_slices((tuple(transitions),))
         dataset = dataset.batch(batch_size).with_options(_ONE_THREAD)
