@@ -26,7 +26,7 @@ os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import random_play, steps_per_second  # noqa: E402
+from common import make_act_and_learn, random_play, steps_per_second  # noqa: E402
 
 BATCH_SIZE = 64  # transitions per gradient step
 DISCOUNT = 0.99  # gamma
@@ -47,7 +47,6 @@ def build_q_network() -> keras.Model:
 q_network, target_network = build_q_network(), build_q_network()
 optimizer = keras.optimizers.Adam(learning_rate=1e-3)
 optimizer.build(q_network.trainable_variables)
-huber = keras.losses.Huber()
 rng = np.random.default_rng(0)
 
 # Filled with real CartPole transitions, the same for all three.
@@ -91,36 +90,9 @@ def predict_fit(observation: np.ndarray) -> None:
     )
 
 
-SIGNATURE = [
-    tf.TensorSpec([None, 4], tf.float32),
-    tf.TensorSpec([None], tf.int64),
-    tf.TensorSpec([None], tf.float32),
-    tf.TensorSpec([None, 4], tf.float32),
-    tf.TensorSpec([None], tf.bool),
-]
-
-
-@tf.function(
-    input_signature=[tf.TensorSpec([4], tf.float32), *SIGNATURE], jit_compile=True
+act_and_learn_graph = make_act_and_learn(
+    q_network, target_network, optimizer, DISCOUNT, tau=0.005
 )
-def act_and_learn(
-    observation, observations, actions, rewards, next_observations, terminated
-):
-    action = tf.argmax(q_network(observation[None], training=False), axis=1)[0]
-    next_q = tf.reduce_max(target_network(next_observations, training=False), axis=1)
-    targets = rewards + (1.0 - tf.cast(terminated, tf.float32)) * DISCOUNT * next_q
-    with tf.GradientTape() as tape:
-        q_values = q_network(observations, training=True)
-        chosen = tf.reduce_sum(q_values * tf.one_hot(actions, 2), axis=1)
-        loss = huber(targets, chosen)
-    gradients = tape.gradient(loss, q_network.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
-    for target_weight, weight in zip(target_network.weights, q_network.weights):
-        target_weight.assign(0.005 * weight + 0.995 * target_weight)
-    return action, loss
-
-
-act_and_learn_graph = act_and_learn.get_concrete_function()
 
 
 def ours(observation: np.ndarray) -> None:

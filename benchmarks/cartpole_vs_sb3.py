@@ -63,6 +63,7 @@ def ours(seed: int, steps: int, solve: bool) -> dict:
     import keras
     import numpy as np
     import tensorflow as tf
+    from common import make_act_and_learn
 
     from utils import ReplayMemory, seed_everything
 
@@ -81,42 +82,14 @@ def ours(seed: int, steps: int, solve: bool) -> dict:
     target_network.set_weights(q_network.get_weights())
     optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)
     optimizer.build(q_network.trainable_variables)
-    huber = keras.losses.Huber()
 
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
     def greedy_actions(observations):
         return tf.argmax(q_network(observations, training=False), axis=1)
 
-    def update(observations, actions, rewards, next_observations, terminated):
-        next_q_values = target_network(next_observations, training=False)
-        not_terminated = 1.0 - tf.cast(terminated, tf.float32)
-        targets = rewards + not_terminated * DISCOUNT * tf.reduce_max(next_q_values, 1)
-        with tf.GradientTape() as tape:
-            q_values = q_network(observations, training=True)
-            chosen = tf.reduce_sum(q_values * tf.one_hot(actions, 2), axis=1)
-            loss = huber(targets, chosen)
-        gradients = tape.gradient(loss, q_network.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
-        for target_weight, weight in zip(target_network.weights, q_network.weights):
-            target_weight.assign(TAU * weight + (1.0 - TAU) * target_weight)
-        return loss
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([4], tf.float32),
-            tf.TensorSpec([None, 4], tf.float32),
-            tf.TensorSpec([None], tf.int64),
-            tf.TensorSpec([None], tf.float32),
-            tf.TensorSpec([None, 4], tf.float32),
-            tf.TensorSpec([None], tf.bool),
-        ],
-        jit_compile=True,
+    act_and_learn_graph = make_act_and_learn(
+        q_network, target_network, optimizer, DISCOUNT, TAU
     )
-    def act_and_learn(observation, *batch):
-        action = tf.argmax(q_network(observation[None], training=False), axis=1)[0]
-        return action, update(*batch)
-
-    act_and_learn_graph = act_and_learn.get_concrete_function()
     eval_envs = gym.make_vec(
         "CartPole-v1", num_envs=len(EVAL_SEEDS), vectorization_mode="sync"
     )

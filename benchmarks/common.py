@@ -38,3 +38,40 @@ def steps_per_second(env_id, step_fn, steps, rng):
         if terminated or truncated:
             observation, _ = env.reset()
     return steps / (time.perf_counter() - start)
+
+
+def make_act_and_learn(q_network, target_network, optimizer, discount, tau):
+    """Notebook 06's step as one XLA-compiled call, through its concrete function:
+    the greedy action for one CartPole observation, then one DQN update (Huber loss,
+    Polyak target update) on a batch. Returns the concrete function."""
+    import keras
+    import tensorflow as tf
+
+    huber = keras.losses.Huber()
+    specs = [
+        tf.TensorSpec([4], tf.float32),  # the observation to act on
+        tf.TensorSpec([None, 4], tf.float32),
+        tf.TensorSpec([None], tf.int64),
+        tf.TensorSpec([None], tf.float32),
+        tf.TensorSpec([None, 4], tf.float32),
+        tf.TensorSpec([None], tf.bool),
+    ]
+
+    @tf.function(input_signature=specs, jit_compile=True)
+    def act_and_learn(
+        observation, observations, actions, rewards, next_observations, terminated
+    ):
+        action = tf.argmax(q_network(observation[None], training=False), axis=1)[0]
+        next_q = tf.reduce_max(target_network(next_observations, training=False), 1)
+        targets = rewards + (1.0 - tf.cast(terminated, tf.float32)) * discount * next_q
+        with tf.GradientTape() as tape:
+            q_values = q_network(observations, training=True)
+            chosen = tf.reduce_sum(q_values * tf.one_hot(actions, 2), axis=1)
+            loss = huber(targets, chosen)
+        gradients = tape.gradient(loss, q_network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, q_network.trainable_variables))
+        for target_weight, weight in zip(target_network.weights, q_network.weights):
+            target_weight.assign(tau * weight + (1.0 - tau) * target_weight)
+        return action, loss
+
+    return act_and_learn.get_concrete_function()
