@@ -23,17 +23,35 @@ def __getattr__(name: str):
         from utils import keras_dqn
 
         return getattr(keras_dqn, name)
+    if name in (
+        "DQNAgent",
+        "DQNConfig",
+        "DuelingHead",
+        "Run",
+        "TrainLog",
+        "build_q_network",
+        "train_runs",
+    ):
+        from utils import dqn
+
+        return getattr(dqn, name)
     raise AttributeError(f"module 'utils' has no attribute {name!r}")
 
 
 __all__ = [
     "Batch",
     "CoordinateChannels",
+    "DQNAgent",
+    "DQNConfig",
+    "DuelingHead",
     "KerasDQN",
     "ModifiedTensorBoard",
     "NStepQueue",
     "ReplayMemory",
+    "Run",
     "coordconv_network",
+    "TrainLog",
+    "build_q_network",
     "frames_to_gif",
     "load_array",
     "load_model",
@@ -45,4 +63,5 @@ __all__ = [
     "seed_everything",
     "original_network",
     "show_frames",
+    "train_runs",
 ]

@@ -1,0 +1,199 @@
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from utils import load_model, save_model
+from utils.dqn import DQNAgent, DQNConfig, DuelingHead
+
+GAMMA = 0.5
+# a linear Q-network on CartPole's 4 numbers: Q(e_k) is row k of the kernel
+ONLINE = np.array([[1.0, 3.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], np.float32)
+TARGET = np.array([[10.0, 2.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], np.float32)
+NO_BIAS = np.zeros(2, np.float32)
+E0 = np.array([[1.0, 0.0, 0.0, 0.0]], np.float32)
+
+
+def linear_agent(**switches):
+    config = DQNConfig(
+        hidden_units=(),
+        discount=GAMMA,
+        batch_size=2,
+        learning_starts=2,
+        num_envs=1,
+        gradient_steps=1,
+        **switches,
+    )
+    agent = DQNAgent("CartPole-v1", config, seed=0)
+    agent.q_network.set_weights([ONLINE, NO_BIAS])
+    agent.target_network.set_weights([TARGET, NO_BIAS])
+    return agent
+
+
+def targets(agent, terminated=False, reward=1.0):
+    return agent.td_targets(
+        np.array([reward], np.float32), E0, np.array([terminated])
+    ).numpy()
+
+
+@pytest.mark.parametrize("target", ["soft", "hard"])
+def test_the_target_network_values_the_next_state(target):
+    # max over a' of Q_target(e0, a') = 10, not the online network's 3
+    assert targets(linear_agent(target=target)) == pytest.approx([1 + GAMMA * 10])
+
+
+def test_without_a_target_network_the_online_network_values_the_next_state():
+    assert targets(linear_agent(target="none")) == pytest.approx([1 + GAMMA * 3])
+
+
+def test_double_dqn_picks_with_the_online_network_and_values_with_the_target():
+    # the online network picks action 1 (3 > 1); the target network says it is worth 2
+    assert targets(linear_agent(double=True)) == pytest.approx([1 + GAMMA * 2])
+
+
+@pytest.mark.parametrize("switches", [{}, {"target": "none"}, {"double": True}])
+def test_terminated_transitions_do_not_bootstrap(switches):
+    agent = linear_agent(**switches)
+    assert targets(agent, terminated=True, reward=-1.0) == pytest.approx([-1.0])
+
+
+def test_n_step_transitions_bootstrap_with_gamma_to_the_n():
+    assert targets(linear_agent(n_step=3)) == pytest.approx([1 + GAMMA**3 * 10])
+
+
+def one_update(agent):
+    batch = (E0, np.array([0]), np.array([1.0], np.float32), E0, np.array([True]))
+    return float(agent.update(*batch))
+
+
+def test_soft_updates_move_the_target_a_fraction_tau_per_gradient_step():
+    agent = linear_agent(target="soft", tau=0.25)
+    one_update(agent)
+    online = agent.q_network.get_weights()[0]
+    expected = 0.25 * online + 0.75 * TARGET
+    np.testing.assert_allclose(agent.target_network.get_weights()[0], expected)
+
+
+def test_hard_updates_copy_every_n_gradient_steps_and_keep_the_target_between():
+    agent = linear_agent(target="hard", target_update_every=2)
+    one_update(agent)
+    np.testing.assert_array_equal(agent.target_network.get_weights()[0], TARGET)
+    one_update(agent)
+    online = agent.q_network.get_weights()[0]
+    np.testing.assert_array_equal(agent.target_network.get_weights()[0], online)
+
+
+def test_without_a_target_network_the_target_weights_never_move():
+    agent = linear_agent(target="none")
+    one_update(agent)
+    np.testing.assert_array_equal(agent.target_network.get_weights()[0], TARGET)
+
+
+@pytest.mark.parametrize(("loss", "expected"), [("huber", 8.5), ("mse", 81.0)])
+def test_huber_and_mse_losses(loss, expected):
+    # Q(e0, 0) = 1, target = 1 + 0 (terminated) -> error 0; make it 9 by hand
+    agent = linear_agent(loss=loss)
+    batch = (E0, np.array([0]), np.array([10.0], np.float32), E0, np.array([True]))
+    assert float(agent.update(*batch)) == pytest.approx(expected)
+
+
+def test_the_dueling_head_is_value_plus_centred_advantages(tmp_path):
+    network = keras.Sequential([keras.Input((1,)), DuelingHead(3)])
+    value_kernel, advantage_kernel = np.array([[2.0]]), np.array([[1.0, 2.0, 6.0]])
+    network.set_weights([value_kernel, np.zeros(1), advantage_kernel, np.zeros(3)])
+    # V = 2, A = (1, 2, 6), mean A = 3 -> Q = 2 + (-2, -1, 3)
+    expected = [[0.0, 1.0, 5.0]]
+    np.testing.assert_allclose(network(np.array([[1.0]])), expected)
+    path = save_model(tmp_path / "dueling.keras", network)
+    np.testing.assert_allclose(load_model(path)(np.array([[1.0]])), expected)
+
+
+def test_a_dueling_agent_has_a_dueling_head():
+    agent = DQNAgent("CartPole-v1", DQNConfig(dueling=True), seed=0)
+    assert isinstance(agent.q_network.layers[-1], DuelingHead)
+    assert agent.q_network(E0).shape == (1, 2)
+
+
+def test_one_training_call_takes_gradient_steps_updates_and_acts_for_every_env():
+    config = DQNConfig(num_envs=3, gradient_steps=4, batch_size=2, learning_starts=8)
+    agent = DQNAgent("CartPole-v1", config, seed=0)
+    for _ in range(8):
+        agent.memory.append(E0[0], 0, 1.0, E0[0], False)
+    actions = agent.act(np.repeat(E0, 3, axis=0), learn=True)
+    assert actions.shape == (3,)
+    assert int(agent.optimizer.iterations) == 4
+
+
+def test_stored_transitions_belong_together_and_truncation_keeps_the_bootstrap():
+    # CartPole cut at 30 steps: episodes end by the pole (terminated) or the clock
+    import gymnasium as gym
+
+    gym.register(
+        "CartPole30-v1",
+        "gymnasium.envs.classic_control:CartPoleEnv",
+        max_episode_steps=30,
+    )
+    config = DQNConfig(
+        memory_capacity=400,
+        batch_size=8,
+        learning_starts=8,
+        num_envs=1,
+        gradient_steps=1,
+    )
+    agent = DQNAgent("CartPole30-v1", config, seed=0)
+    agent.train(400, eval_every=10_000, progress=False)
+    memory = agent.memory  # one env: transitions in the order they were played
+    observations, next_observations = memory.observations, memory.next_observations
+    fell = (np.abs(next_observations[:, 2]) > 0.2095) | (
+        np.abs(next_observations[:, 0]) > 2.4
+    )
+    # terminated exactly when the stored next observation is past the limits
+    np.testing.assert_array_equal(memory.terminated, fell)
+    # the episode ends: terminated, or the 30th step of an episode
+    ends, length = np.zeros(400, bool), 0
+    for i in range(400):
+        length += 1
+        if memory.terminated[i] or length == 30:
+            ends[i], length = True, 0
+    truncated = ends & ~memory.terminated
+    assert truncated.sum() >= 2 and memory.terminated.sum() >= 2
+    # within an episode, each next observation is the following observation
+    ongoing = np.flatnonzero(~ends[:-1])
+    np.testing.assert_array_equal(next_observations[ongoing], observations[ongoing + 1])
+    # after an end, the next observation is the last state, not the new start
+    finished = np.flatnonzero(ends[:-1])
+    assert (next_observations[finished] != observations[finished + 1]).all(axis=1).all()
+
+
+def test_same_seed_same_weights():
+    weights = []
+    for _ in range(2):
+        agent = DQNAgent("CartPole-v1", DQNConfig(learning_starts=256), seed=3)
+        agent.train(600, eval_every=10_000, progress=False)
+        weights.append(agent.q_network.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target": "polyak"}, "target must be one of"),
+        ({"loss": "l1"}, "loss must be one of"),
+        ({"n_step": 0}, "n_step must be >= 1, got 0"),
+        ({"tau": 0.0}, "tau must be in (0, 1], got 0.0"),
+        (
+            {"learning_starts": 10},
+            "learning_starts must be >= batch_size * gradient_steps (256)",
+        ),
+        ({"double": True, "target": "none"}, "double=True needs a target network"),
+    ],
+)
+def test_bad_settings_name_the_value_and_what_was_expected(changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DQNConfig(**changes)
+
+
+def test_an_environment_without_discrete_actions_is_refused():
+    with pytest.raises(ValueError, match="Pendulum-v1 needs a Discrete action space"):
+        DQNAgent("Pendulum-v1")
