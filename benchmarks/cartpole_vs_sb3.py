@@ -1,27 +1,41 @@
-"""CartPole DQN: notebook 06's loop against stable-baselines3's DQN, same settings.
+"""CartPole DQN: the course's loops against stable-baselines3's DQN, same settings.
 
     .venv/bin/python benchmarks/cartpole_vs_sb3.py [--peers-python PATH]
 
-Settings shared by both: Q-network 4-256-2 (ReLU), Adam 1e-3, Huber loss, discount
+Settings shared by all: Q-network 4-256-2 (ReLU), Adam 1e-3, Huber loss, discount
 0.99, replay 32,000, batch 64, learning starts at 500 transitions, one gradient
-step per environment step, Polyak target updates with tau 0.005 after every step,
+step per environment step, Polyak target updates with tau 0.005 per gradient step,
 epsilon linear from 1 to 0.05 over 5,000 steps. (stable-baselines3 also clips the
 gradient norm at 10 by default; we lift that to match ours.)
 
-Two measurements, each library in its own fresh process, alternating:
+Three loops:
+
+- `notebook06`: notebook 06's loop, one environment, one XLA-compiled call per
+  step that acts and learns, called through its concrete function, with
+  TensorFlow's oneDNN kernels off (for a 4-256-2 network their setup costs more
+  than the arithmetic);
+- `agent`: the course's packaged agent, `utils.DQNAgent` (notebooks 07-09), with
+  one environment, and with its defaults: four environments side by side, one
+  compiled call per vector step that acts for all four and takes four gradient
+  steps;
+- `sb3`: stable-baselines3's DQN as a learner would run it, defaults but for the
+  settings above, on the CPU, with the same number of environments and
+  `gradient_steps` = environments per vector step. It moves its target network
+  once per vector step, so with four environments its tau is 1 - (1 - 0.005)^4:
+  the same movement per vector step as four of ours.
+
+Measurements, each loop in its own fresh process, alternating:
 
 - speed: environment steps per second over `--speed-steps` steps (3 rounds,
-  median); random-policy warm-up and process start excluded;
-- time to solve: for each of 3 seeds, the training wall time (evaluation excluded)
-  until the greedy mean return over 100 start states (seeds 10,000-10,099, which
-  select nothing) first reaches 475, checked every 2,500 steps, within 50,000 steps.
+  median); process start, random play and the first 1,000 training steps
+  (warm-up: XLA compiles on the first call) excluded;
+- time to solve (the agent's defaults against stable-baselines3 with four
+  environments): for each of 3 seeds, the training wall time (evaluation
+  excluded) until the greedy mean return over 100 start states (seeds
+  10,000-10,099, which select nothing) first reaches 475, checked every 2,500
+  steps, within 50,000 steps.
 
-Our loop is notebook 06's: one XLA-compiled call per step that acts and learns,
-called through its concrete function, with TensorFlow's oneDNN kernels off (for
-a 4-256-2 network their setup costs more than the arithmetic). stable-baselines3
-runs as a learner would run it: defaults but for the settings above, on the CPU.
-
-Our loop runs in the course's environment (this interpreter). PyTorch and
+The course's loops run in the course's environment (this interpreter). PyTorch and
 stable-baselines3 are not course dependencies: they live in their own virtual
 environment, `.venv-peers`, which this script creates from
 `benchmarks/requirements-peers.txt` on first use (or pass `--peers-python`).
@@ -53,10 +67,12 @@ EVAL_SEEDS = list(range(10_000, 10_100))
 EVAL_EVERY = 2_500
 SOLVE_STEPS = 50_000
 SOLVED = 475
+# gradient steps before the speed clock starts (XLA compiles on the first call)
+WARMUP_STEPS = 1_000
 
 
-# -- our loop: notebook 06's code (cells "The networks" to "Training") -----------
-def ours(seed: int, steps: int, solve: bool) -> dict:
+# -- notebook 06's loop (cells "The networks" to "Training") ----------------------
+def notebook06(seed: int, steps: int, solve: bool) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebook 06: plain kernels
     import gymnasium as gym
@@ -111,7 +127,7 @@ def ours(seed: int, steps: int, solve: bool) -> dict:
     for step in range(1, steps + 1):
         epsilon = max(EPSILON_END, 1 - (1 - EPSILON_END) * step / EPSILON_DECAY_STEPS)
         if len(memory) >= LEARNING_STARTS:
-            if timed_from is None:
+            if timed_from is None and step == LEARNING_STARTS + WARMUP_STEPS:
                 timed_from = (step, time.perf_counter())
             batch = memory.sample(BATCH_SIZE)[:5]
             greedy, _ = act_and_learn_graph(
@@ -138,12 +154,51 @@ def ours(seed: int, steps: int, solve: bool) -> dict:
     return {"steps_per_second": timed_steps / (time.perf_counter() - timed_from[1])}
 
 
+# -- the course's packaged agent (utils.DQNAgent), at the same settings -----------
+def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebooks 06-09
+    from utils import DQNAgent, DQNConfig
+
+    config = DQNConfig(
+        hidden_units=(HIDDEN_UNITS,),
+        learning_rate=LEARNING_RATE,
+        discount=DISCOUNT,
+        loss="huber",
+        target="soft",
+        tau=TAU,
+        memory_capacity=MEMORY_CAPACITY,
+        batch_size=BATCH_SIZE,
+        learning_starts=LEARNING_STARTS,
+        num_envs=num_envs,
+        train_every=1,
+        gradient_steps=num_envs,  # one gradient step per environment step
+        epsilon_end=EPSILON_END,
+        epsilon_decay_steps=EPSILON_DECAY_STEPS,
+    )
+    dqn = DQNAgent("CartPole-v1", config, seed=seed)
+    if solve:
+        log = dqn.train(steps, EVAL_EVERY, held_out_seeds=EVAL_SEEDS, progress=False)
+        for step, mean, seconds in zip(
+            log.eval_steps, log.held_out_means, log.train_seconds
+        ):
+            if mean >= SOLVED:
+                return {"solved_step": step, "train_seconds": seconds}
+        return {"solved_step": None, "train_seconds": log.train_seconds[-1]}
+    # random play, then the warm-up
+    dqn.train(LEARNING_STARTS + WARMUP_STEPS, eval_every=steps, progress=False)
+    start = time.perf_counter()
+    dqn.train(steps, eval_every=10 * steps, progress=False)
+    return {"steps_per_second": steps / (time.perf_counter() - start)}
+
+
 # -- stable-baselines3's DQN, at the same settings --------------------------------
-def sb3(seed: int, steps: int, solve: bool) -> dict:
+def sb3(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
     import gymnasium as gym
     import numpy as np
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
 
     eval_envs = gym.make_vec(
         "CartPole-v1", num_envs=len(EVAL_SEEDS), vectorization_mode="sync"
@@ -173,7 +228,7 @@ def sb3(seed: int, steps: int, solve: bool) -> dict:
 
         def _on_step(self) -> bool:
             step = self.num_timesteps
-            if self.timed_from is None and step > LEARNING_STARTS:
+            if self.timed_from is None and step >= LEARNING_STARTS + WARMUP_STEPS:
                 self.timed_from, self.tic = step, time.perf_counter()
             if solve and step % EVAL_EVERY == 0:
                 self.train_seconds += time.perf_counter() - self.tic
@@ -188,15 +243,17 @@ def sb3(seed: int, steps: int, solve: bool) -> dict:
 
     model = DQN(
         "MlpPolicy",
-        gym.make("CartPole-v1"),
+        make_vec_env("CartPole-v1", n_envs=num_envs, seed=seed),
         learning_rate=LEARNING_RATE,
         buffer_size=MEMORY_CAPACITY,
         learning_starts=LEARNING_STARTS,
         batch_size=BATCH_SIZE,
-        tau=TAU,
+        # stable-baselines3 updates the target once per vector step; ours after every
+        # gradient step: the same total movement per vector step
+        tau=1 - (1 - TAU) ** num_envs,
         gamma=DISCOUNT,
         train_freq=1,
-        gradient_steps=1,
+        gradient_steps=num_envs,  # one gradient step per environment step
         target_update_interval=1,
         exploration_fraction=EPSILON_DECAY_STEPS / steps,
         exploration_initial_eps=1.0,
@@ -234,14 +291,57 @@ def peers_python(given: str | None) -> str:
     return str(python)
 
 
-def run_worker(python: str, worker: str, seed: int, steps: int, solve: bool) -> dict:
+def run_worker(
+    python: str, worker: str, seed: int, steps: int, solve: bool, num_envs: int = 1
+) -> dict:
     command = [python, __file__, "--worker", worker, "--seed", str(seed)]
-    command += ["--steps", str(steps)] + (["--solve"] if solve else [])
+    command += ["--steps", str(steps), "--num-envs", str(num_envs)]
+    command += ["--solve"] if solve else []
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     output = subprocess.run(
         command, check=True, capture_output=True, text=True, env=env
     )
     return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def measure_speed(pythons: dict, num_envs: int, steps: int, rounds: int) -> None:
+    """Alternating fresh processes, median steps/s per worker, ratios to SB3."""
+    speeds = {name: [] for name in pythons}
+    for round_ in range(rounds):
+        for name, python in pythons.items():
+            result = run_worker(python, name, round_, steps, False, num_envs)
+            speeds[name].append(result["steps_per_second"])
+    median = {name: sorted(values)[len(values) // 2] for name, values in speeds.items()}
+    print(
+        f"{num_envs} env(s), one gradient step per env step, {steps:,} steps, "
+        f"median of {rounds} alternating fresh processes (steps/s):"
+    )
+    for name, values in speeds.items():
+        rounds_text = ", ".join(f"{v:.0f}" for v in values)
+        ratio = median[name] / median["sb3"]
+        print(
+            f"  {name:<10} {median[name]:7.0f}   {ratio:5.2f}x stable-baselines3"
+            f"   (rounds: {rounds_text})"
+        )
+
+
+def measure_solve_time(pythons: dict, num_envs: int, seeds: list[int]) -> None:
+    print(
+        f"{num_envs} env(s): training time to first reach {SOLVED} on the 100 "
+        "held-out starts:"
+    )
+    for seed in seeds:
+        line = []
+        for name, python in pythons.items():
+            result = run_worker(python, name, seed, SOLVE_STEPS, True, num_envs)
+            if result["solved_step"] is None:
+                line.append(f"{name} not solved in {SOLVE_STEPS:,} steps")
+            else:
+                line.append(
+                    f"{name} {result['train_seconds']:5.1f} s "
+                    f"(step {result['solved_step']:,})"
+                )
+        print(f"  seed {seed}: " + "; ".join(line), flush=True)
 
 
 def main() -> None:
@@ -252,43 +352,32 @@ def main() -> None:
     parser.add_argument("--speed-steps", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--worker", choices=["ours", "sb3"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["notebook06", "agent", "sb3"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--num-envs", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--solve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker = ours if args.worker == "ours" else sb3
-        print(json.dumps(worker(args.seed, args.steps, args.solve)))
+        worker = {
+            "notebook06": lambda *a: notebook06(*a[:3]),
+            "agent": agent,
+            "sb3": sb3,
+        }
+        result = worker[args.worker](args.seed, args.steps, args.solve, args.num_envs)
+        print(json.dumps(result))
         return
 
-    pythons = {"ours": sys.executable, "sb3": peers_python(args.peers_python)}
-    speeds = {"ours": [], "sb3": []}
-    for round_ in range(args.rounds):
-        for name, python in pythons.items():
-            result = run_worker(python, name, round_, args.speed_steps, solve=False)
-            speeds[name].append(result["steps_per_second"])
-    median = {name: sorted(values)[len(values) // 2] for name, values in speeds.items()}
-    print(f"CartPole-v1, one gradient step per env step, {args.speed_steps:,} steps, ")
-    print(f"median of {args.rounds} alternating fresh processes (steps/s):")
-    for name, values in speeds.items():
-        rounds = ", ".join(f"{v:.0f}" for v in values)
-        print(f"  {name:<5} {median[name]:7.0f}   (rounds: {rounds})")
-    print(f"  ours / stable-baselines3: {median['ours'] / median['sb3']:.2f}x")
-
-    print(f"time to first reach {SOLVED} on the 100 held-out starts (training s):")
-    for seed in args.seeds:
-        line = []
-        for name, python in pythons.items():
-            result = run_worker(python, name, seed, SOLVE_STEPS, solve=True)
-            if result["solved_step"] is None:
-                line.append(f"{name} not solved in {SOLVE_STEPS:,} steps")
-            else:
-                line.append(
-                    f"{name} {result['train_seconds']:5.1f} s "
-                    f"(step {result['solved_step']:,})"
-                )
-        print(f"  seed {seed}: " + "; ".join(line))
+    sb3_python = peers_python(args.peers_python)
+    ours = {"notebook06": sys.executable, "agent": sys.executable}
+    # one environment: notebook 06's loop and the packaged agent
+    measure_speed({**ours, "sb3": sb3_python}, 1, args.speed_steps, args.rounds)
+    # the packaged agent's defaults: four environments, four gradient steps per call
+    defaults = {"agent": sys.executable, "sb3": sb3_python}
+    measure_speed(defaults, 4, args.speed_steps, args.rounds)
+    measure_solve_time(defaults, 4, args.seeds)
 
 
 if __name__ == "__main__":
