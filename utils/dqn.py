@@ -505,6 +505,8 @@ class Run:
     eval_every: int
     probe_seeds: tuple[int, ...]
     held_out_seeds: tuple[int, ...]
+    # where the worker saves the kept weights' network (.keras); None: not saved
+    kept_path: str | None = None
 
 
 def train_run(run: Run) -> TrainLog:
@@ -515,6 +517,7 @@ def train_run(run: Run) -> TrainLog:
         run.eval_every,
         probe_seeds=run.probe_seeds,
         held_out_seeds=run.held_out_seeds,
+        kept_path=run.kept_path,
         progress=False,
     )
 

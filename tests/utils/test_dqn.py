@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from utils import load_model, save_model
-from utils.dqn import DQNAgent, DQNConfig, DuelingHead
+from utils.dqn import DQNAgent, DQNConfig, DuelingHead, Run, train_runs
 
 GAMMA = 0.5
 # a linear Q-network on CartPole's 4 numbers: Q(e_k) is row k of the kernel
@@ -173,6 +173,18 @@ def test_same_seed_same_weights():
         agent.train(600, eval_every=10_000, progress=False)
         weights.append(agent.q_network.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+def test_a_worker_saves_the_kept_weights_where_its_run_says(tmp_path):
+    # the kept weights leave the worker process only through kept_path
+    config = DQNConfig(learning_starts=256)
+    path = tmp_path / "kept.keras"
+    run = Run("CartPole-v1", config, 3, 1_200, 400, (1, 2, 3), (4, 5, 6), str(path))
+    (log,) = train_runs([run], workers=1)
+    agent = DQNAgent("CartPole-v1", config, seed=0)
+    kept = load_model(path).get_weights()
+    held_out = agent.evaluate(run.held_out_seeds, weights=kept).mean()
+    assert held_out == log.kept_held_out_mean()
 
 
 @pytest.mark.parametrize(
