@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,7 +238,21 @@ class DQNAgent:
             config.memory_capacity, (self.observation_size,), np.float32, seed=seed
         )
         self.rng = np.random.default_rng(seed)
+        # the run so far: what `train` continues and a checkpoint holds
         self.env_steps = 0  # environment steps played so far (all envs)
+        self.log = TrainLog()
+        self.kept_weights = self.q_network.get_weights()
+        self.last_loss = tf.constant(np.nan)
+        self.train_seconds = 0.0  # training wall time, evaluations excluded
+        self.checkpoint_step = 0  # env_steps at the last checkpoint
+        self._queues = [
+            NStepQueue(self.memory, config.n_step, config.discount)
+            for _ in range(config.num_envs)
+        ]
+        self._episode_returns = np.zeros(config.num_envs)
+        self._envs: gym.vector.VectorEnv | None = None
+        self._env_rng_states: dict | None = None  # set by load_checkpoint
+        self._observations: np.ndarray | None = None
         self._compile()
 
     def build_network(self) -> keras.Sequential:
@@ -382,17 +396,30 @@ class DQNAgent:
         log_dir: str | Path | None = None,
         progress: bool = True,
         description: str = "",
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 50_000,
+        keep_checkpoints: int = 3,
+        callback: Callable[[DQNAgent], None] | None = None,
     ) -> TrainLog:
-        """Play and learn for `total_steps` environment steps (all envs together).
+        """Play and learn until `total_steps` environment steps (all envs together).
+
+        A fresh agent starts from its seed; an agent that has trained, or was
+        loaded with `load_checkpoint`, continues where it stopped, so that
+        `train(n)` after a resume finishes the same run.
 
         Every `eval_every` steps the greedy agent plays the probe starts and the
-        held-out starts (timed apart from training). The weights with the best probe
-        mean are kept in `self.kept_weights` (and saved atomically to `kept_path`);
-        the held-out starts are only measured. With `log_dir`, every episode's
-        return, epsilon and the last loss go to TensorBoard through one
-        `ModifiedTensorBoard` writer.
+        held-out starts (timed apart from training), then `callback(self)` runs
+        (it may raise to stop the run: a search prunes a trial that way). The
+        weights with the best probe mean are kept in `self.kept_weights` (and
+        saved atomically to `kept_path`); the held-out starts are only measured.
+        With `checkpoint_dir`, a checkpoint (`utils.checkpoint`) is written at the
+        first episode end after every `checkpoint_every` steps, keeping the last
+        `keep_checkpoints`. With `log_dir`, every episode's return, epsilon and the
+        last loss go to TensorBoard through one `ModifiedTensorBoard` writer.
         """
         from tqdm.auto import tqdm
+
+        from utils import checkpoint
 
         config = self.config
         if total_steps < config.num_envs:
@@ -400,58 +427,49 @@ class DQNAgent:
                 f"total_steps must be >= num_envs ({config.num_envs}), "
                 f"got {total_steps}"
             )
-        envs = gym.make_vec(
-            self.env_id,
-            num_envs=config.num_envs,
-            vectorization_mode="sync",
-            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-        )
-        queues = [
-            NStepQueue(self.memory, config.n_step, config.discount)
-            for _ in range(config.num_envs)
-        ]
+        if checkpoint_dir is not None:
+            checkpoint.check_can_write(self, checkpoint_dir, checkpoint_every)
+        envs = self._environments()
         board = None
         if log_dir is not None:
             from utils.tensorboard import ModifiedTensorBoard
 
             board = ModifiedTensorBoard(log_dir=str(log_dir))
-        log, best_probe = TrainLog(), -np.inf
-        self.kept_weights = self.q_network.get_weights()
-        self.last_loss = tf.constant(np.nan)
-        observations, _ = envs.reset(seed=self.seed)
-        episode_returns = np.zeros(config.num_envs)
-        train_seconds, tic = 0.0, time.perf_counter()
+        log = self.log
         bar = tqdm(
-            total=total_steps, desc=description, disable=not progress, mininterval=1
+            initial=self.env_steps,
+            total=total_steps,
+            desc=description,
+            disable=not progress,
+            mininterval=1,
         )
-        vector_steps = total_steps // config.num_envs
-        for vector_step in range(1, vector_steps + 1):
+        tic = time.perf_counter()
+        for vector_step in range(
+            self.env_steps // config.num_envs + 1, total_steps // config.num_envs + 1
+        ):
+            observations = self._observations
             if len(self.memory) >= config.learning_starts:
                 learn = vector_step % config.train_every == 0
                 actions = self.act(observations, learn)
             else:  # random play fills the memory
                 actions = self.rng.integers(self.n_actions, size=config.num_envs)
-            next_observations, rewards, terminated, truncated, infos = envs.step(
-                actions
-            )
+            next_observations, rewards, terminated, truncated, _ = envs.step(actions)
+            done = terminated | truncated
             for i in range(config.num_envs):
-                done = terminated[i] or truncated[i]
-                # SAME_STEP autoreset: a finished env already shows its next start
-                final = infos["final_obs"][i] if done else next_observations[i]
-                queues[i].push(
+                self._queues[i].push(
                     observations[i],
                     actions[i],
                     rewards[i],
-                    final,
+                    next_observations[i],
                     terminated[i],
                     truncated[i],
                 )
             self.env_steps += config.num_envs
-            episode_returns += rewards
-            for i in np.flatnonzero(terminated | truncated):
+            self._episode_returns += rewards
+            for i in np.flatnonzero(done):
                 log.episode_steps.append(self.env_steps)
-                log.episode_returns.append(float(episode_returns[i]))
-                episode_returns[i] = 0.0
+                log.episode_returns.append(float(self._episode_returns[i]))
+                self._episode_returns[i] = 0.0
                 if board is not None:
                     board.step = len(log.episode_returns)
                     board.update_stats(
@@ -461,30 +479,100 @@ class DQNAgent:
                     )
                 recent = np.mean(log.episode_returns[-20:])
                 bar.set_postfix(avg_return=f"{recent:.1f}", refresh=False)
-            observations = next_observations
             bar.update(config.num_envs)
             if self.env_steps % eval_every < config.num_envs:
-                train_seconds += time.perf_counter() - tic
-                log.eval_steps.append(self.env_steps)
-                log.train_seconds.append(train_seconds)
-                if probe_seeds:
-                    probe_mean = float(self.evaluate(probe_seeds).mean())
-                    log.probe_means.append(probe_mean)
-                    if probe_mean > best_probe:
-                        best_probe, log.kept_step = probe_mean, self.env_steps
-                        self.kept_weights = self.q_network.get_weights()
-                        if kept_path is not None:
-                            save_model(kept_path, self.q_network, overwrite=True)
-                if held_out_seeds:
-                    log.held_out_means.append(
-                        float(self.evaluate(held_out_seeds).mean())
-                    )
+                self.train_seconds += time.perf_counter() - tic
+                self._evaluate_during_training(probe_seeds, held_out_seeds, kept_path)
+                if callback is not None:
+                    callback(self)
                 tic = time.perf_counter()
+            if (
+                checkpoint_dir is not None
+                and done.all()
+                and self.env_steps - self.checkpoint_step >= checkpoint_every
+            ):  # an episode boundary: nothing of the episode is left to save
+                self.train_seconds += time.perf_counter() - tic
+                self.checkpoint_step = self.env_steps
+                checkpoint.save(self, checkpoint_dir, keep=keep_checkpoints)
+                tic = time.perf_counter()
+            if done.any():  # the finished environments start their next episode
+                next_observations, _ = envs.reset(options={"reset_mask": done})
+            self._observations = next_observations
+        self.train_seconds += time.perf_counter() - tic
         bar.close()
-        envs.close()
         if board is not None:
             board.close()
         return log
+
+    def _environments(self) -> gym.vector.VectorEnv:
+        """The training environments, made (and reset) on the first call.
+
+        A fresh agent seeds them with its seed; an agent loaded from a checkpoint
+        restores their random generators and starts the next episode from there.
+        Finished environments are reset by `train` itself (autoreset disabled), so
+        that an episode end is a moment with nothing left to save.
+        """
+        if self._envs is None:
+            envs = gym.make_vec(
+                self.env_id,
+                num_envs=self.config.num_envs,
+                vectorization_mode="sync",
+                vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
+            )
+            if self._env_rng_states is None:
+                envs.action_space.seed(self.seed)
+                for i, env in enumerate(envs.envs):
+                    env.action_space.seed(self.seed + i)
+                self._observations, _ = envs.reset(seed=self.seed)
+            else:
+                from utils import checkpoint
+
+                checkpoint.restore_env_rngs(envs, self._env_rng_states)
+                everyone = np.ones(self.config.num_envs, dtype=bool)
+                self._observations, _ = envs.reset(options={"reset_mask": everyone})
+            self._envs = envs
+        return self._envs
+
+    def _evaluate_during_training(
+        self,
+        probe_seeds: Sequence[int],
+        held_out_seeds: Sequence[int],
+        kept_path: str | Path | None,
+    ) -> None:
+        """Measure the greedy agent on the probe and held-out starts; keep the
+        weights when the probe mean is the best so far."""
+        log = self.log
+        log.eval_steps.append(self.env_steps)
+        log.train_seconds.append(self.train_seconds)
+        if probe_seeds:
+            probe_mean = float(self.evaluate(probe_seeds).mean())
+            log.probe_means.append(probe_mean)
+            if log.kept_step is None or probe_mean > max(log.probe_means[:-1]):
+                log.kept_step = self.env_steps
+                self.kept_weights = self.q_network.get_weights()
+                if kept_path is not None:
+                    save_model(kept_path, self.q_network, overwrite=True)
+        if held_out_seeds:
+            log.held_out_means.append(float(self.evaluate(held_out_seeds).mean()))
+
+    # -- checkpoints ----------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> DQNAgent:
+        """A new agent that continues the run checkpointed at `path` (its
+        environment, settings and seed are the checkpoint's)."""
+        from utils import checkpoint
+
+        state = checkpoint.read_state(path)
+        config = checkpoint.config_from_state(state)
+        agent = cls(state["env_id"], config, seed=state["seed"])
+        agent.load_checkpoint(path)
+        return agent
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Continue the run checkpointed at `path`; see `utils.checkpoint.load`."""
+        from utils import checkpoint
+
+        checkpoint.load(self, path)
 
     def kept_network(self) -> keras.Sequential:
         """A copy of the Q-network holding the kept weights."""

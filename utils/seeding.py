@@ -22,5 +22,7 @@ def seed_everything(seed: int, tensorflow: bool = False) -> np.random.Generator:
         import tensorflow as tf
 
         keras.utils.set_random_seed(seed)
+        # TensorFlow's global generator too, so that a checkpoint can record it
+        tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
         tf.config.experimental.enable_op_determinism()
     return np.random.default_rng(seed)
