@@ -595,11 +595,22 @@ class Run:
     held_out_seeds: tuple[int, ...]
     # where the worker saves the kept weights' network (.keras); None: not saved
     kept_path: str | None = None
+    # where the run writes its checkpoints; a run whose folder holds one resumes
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 50_000
+    keep_checkpoints: int = 3
 
 
 def train_run(run: Run) -> TrainLog:
-    """Train one fresh agent as `run` says; return its log."""
+    """Train one agent as `run` says and return its log: a fresh agent, or, when
+    `run.checkpoint_dir` holds a checkpoint, the run continued from the latest."""
+    from utils import checkpoint
+
     agent = DQNAgent(run.env_id, run.config, seed=run.seed)
+    if run.checkpoint_dir is not None:
+        latest = checkpoint.latest(run.checkpoint_dir)
+        if latest is not None:
+            agent.load_checkpoint(latest)  # refuses another run's checkpoint
     return agent.train(
         run.total_steps,
         run.eval_every,
@@ -607,7 +618,17 @@ def train_run(run: Run) -> TrainLog:
         held_out_seeds=run.held_out_seeds,
         kept_path=run.kept_path,
         progress=False,
+        checkpoint_dir=run.checkpoint_dir,
+        checkpoint_every=run.checkpoint_every,
+        keep_checkpoints=run.keep_checkpoints,
     )
+
+
+def train_run_in_worker(run: Run) -> TrainLog:
+    """`train_run` in a process of its own, with one thread, as `train_runs`'s
+    workers run it (the target of a `multiprocessing.Process` that may be killed)."""
+    _one_thread()
+    return train_run(run)
 
 
 def _one_thread() -> None:
