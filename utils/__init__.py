@@ -27,9 +27,12 @@ def __getattr__(name: str):
         "DQNAgent",
         "DQNConfig",
         "DuelingHead",
+        "Episodes",
         "Run",
         "TrainLog",
         "build_q_network",
+        "play_greedy",
+        "train_run_in_worker",
         "train_runs",
     ):
         from utils import dqn
@@ -44,6 +47,7 @@ __all__ = [
     "DQNAgent",
     "DQNConfig",
     "DuelingHead",
+    "Episodes",
     "KerasDQN",
     "ModifiedTensorBoard",
     "NStepQueue",
@@ -62,6 +66,8 @@ __all__ = [
     "save_model",
     "seed_everything",
     "original_network",
+    "play_greedy",
     "show_frames",
+    "train_run_in_worker",
     "train_runs",
 ]

@@ -206,6 +206,44 @@ class TrainLog:
         return self.held_out_means[self.eval_steps.index(self.kept_step)]
 
 
+@dataclass
+class Episodes:
+    """One greedy episode from each seeded start state."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    # the reward of the last step (LunarLander: -100 a crash, +100 at rest)
+    final_rewards: np.ndarray
+    # ended by the task (not by the time limit)
+    terminated: np.ndarray
+
+
+def play_greedy(network: Callable, env_id: str, seeds: Sequence[int]) -> Episodes:
+    """Play one greedy episode from each seeded start, all in lockstep.
+
+    `network` maps a batch of observations to Q-values (a Keras model, such as a
+    loaded `.keras` file) or to actions (an agent's compiled `greedy_actions`).
+    """
+    envs = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="sync")
+    observations, _ = envs.reset(seed=list(seeds))
+    n = len(seeds)
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
+    final_rewards, ended = np.zeros(n), np.zeros(n, dtype=bool)
+    running = np.ones(n, dtype=bool)
+    while running.any():
+        output = np.asarray(network(tf.constant(observations, tf.float32)))
+        actions = output.argmax(axis=1) if output.ndim == 2 else output
+        observations, rewards, terminated, truncated, _ = envs.step(actions)
+        returns += rewards * running
+        lengths += running
+        finished = running & (terminated | truncated)
+        final_rewards[finished] = rewards[finished]
+        ended[finished] = terminated[finished]
+        running &= ~(terminated | truncated)
+    envs.close()
+    return Episodes(returns, lengths, final_rewards, ended)
+
+
 class DQNAgent:
     """A DQN for a gymnasium environment with a discrete action space and a vector
     observation, trained over `config.num_envs` environments side by side.
@@ -373,17 +411,7 @@ class DQNAgent:
                 return self.evaluate(seeds)
             finally:
                 self.q_network.set_weights(current)
-        envs = gym.make_vec(self.env_id, num_envs=len(seeds), vectorization_mode="sync")
-        observations, _ = envs.reset(seed=list(seeds))
-        returns = np.zeros(len(seeds))
-        running = np.ones(len(seeds), dtype=bool)
-        while running.any():
-            actions = self._greedy(tf.constant(observations, tf.float32)).numpy()
-            observations, rewards, terminated, truncated, _ = envs.step(actions)
-            returns += rewards * running
-            running &= ~(terminated | truncated)
-        envs.close()
-        return returns
+        return play_greedy(self._greedy, self.env_id, seeds).returns
 
     # -- training -------------------------------------------------------------------
     def train(
