@@ -110,15 +110,26 @@ class BlobEnv(gym.Env):
                 f"render_mode must be None or one of "
                 f"{tuple(self.metadata['render_modes'])}, got {render_mode!r}"
             )
-        if render_size < size:
-            raise ValueError(f"render_size must be >= size ({size}), got {render_size}")
+        for name, value in (
+            ("moving_food", moving_food),
+            ("moving_enemy", moving_enemy),
+        ):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        is_int = isinstance(render_size, (int, np.integer)) and not isinstance(
+            render_size, bool
+        )
+        if not is_int or render_size < size:
+            raise ValueError(
+                f"render_size must be an integer >= size ({size}), got {render_size!r}"
+            )
         self.size = int(size)
         self.obs_type = obs_type
         self.moves = ACTION_SETS[actions]
-        self.moving_food = moving_food
-        self.moving_enemy = moving_enemy
+        self.moving_food = bool(moving_food)
+        self.moving_enemy = bool(moving_enemy)
         self.render_mode = render_mode
-        self.render_size = render_size
+        self.render_size = int(render_size)
 
         self.action_space = spaces.Discrete(len(self.moves))
         if obs_type == "image":
@@ -138,6 +149,11 @@ class BlobEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        unknown = sorted(map(str, set(options or {}) - {"player", "food", "enemy"}))
+        if unknown:
+            raise ValueError(
+                f"reset options are player, food and enemy, got {', '.join(unknown)}"
+            )
         if options and {"player", "food", "enemy"} & set(options):
             self.player, self.food, self.enemy = self._positions_from(options)
         else:

@@ -1,11 +1,13 @@
 """What every notebook of the course shares."""
 
 from utils.animation import frames_to_gif, show_frames
+from utils.config import DQNConfig
 from utils.nstep import NStepQueue
 from utils.plots import plot_learning_curve, rolling_stats
 from utils.replay import Batch, ReplayMemory
 from utils.runs import load_array, load_model, make_run_dir, save_array, save_model
 from utils.seeding import seed_everything
+from utils.trainlog import TrainLog
 
 
 def __getattr__(name: str):
@@ -25,19 +27,18 @@ def __getattr__(name: str):
         return getattr(keras_dqn, name)
     if name in (
         "DQNAgent",
-        "DQNConfig",
         "DuelingHead",
         "Episodes",
-        "Run",
-        "TrainLog",
         "build_q_network",
         "play_greedy",
-        "train_run_in_worker",
-        "train_runs",
     ):
         from utils import dqn
 
         return getattr(dqn, name)
+    if name in ("Run", "Worker", "start_run", "train_runs"):
+        from utils import workers
+
+        return getattr(workers, name)
     raise AttributeError(f"module 'utils' has no attribute {name!r}")
 
 
@@ -68,6 +69,7 @@ __all__ = [
     "original_network",
     "play_greedy",
     "show_frames",
-    "train_run_in_worker",
+    "start_run",
+    "Worker",
     "train_runs",
 ]

@@ -22,8 +22,12 @@ queue is empty; the next episode starts from the restored environment generator.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
+import os
 import random
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,12 +35,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils.runs import load_model
+from utils.config import DQNConfig, is_integer
+from utils.runs import flush_to_disk, load_model
+from utils.trainlog import TrainLog
 
 if TYPE_CHECKING:
     from utils.dqn import DQNAgent
 
-FORMAT = 1
+FORMAT = 2  # 2: state.json holds each file's SHA-256
 NETWORKS = ("q_network", "target_network", "kept_network")
 MEMORY_FIELDS = (
     "observations",
@@ -47,15 +53,19 @@ MEMORY_FIELDS = (
     "truncated",
 )
 PREFIX = "step-"
+NAME = re.compile(PREFIX + r"[0-9]+")
+WRITING = ".writing-"  # the prefix of a checkpoint being written
 
 
 def checkpoints(folder: str | Path) -> list[Path]:
-    """The complete checkpoints in `folder`, oldest first ([] if there are none)."""
+    """The checkpoints in `folder`, oldest first ([] if there are none). Only
+    folders named `step-<digits>` count: anything else (`step-old`, a temporary
+    `.writing-*` folder, a file) is not a checkpoint and is left alone."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    found = [p for p in folder.glob(f"{PREFIX}*") if p.is_dir()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
+    found = [p for p in folder.iterdir() if p.is_dir() and NAME.fullmatch(p.name)]
+    return sorted(found, key=step_of)
 
 
 def latest(folder: str | Path) -> Path | None:
@@ -70,21 +80,42 @@ def step_of(path: str | Path) -> int:
 
 
 def check_can_write(agent: DQNAgent, folder: str | Path, every: int) -> None:
-    """Refuse, before training, what `save` could not do or would clobber."""
+    """Refuse, before training, what `save` could not do or would clobber: several
+    environments, or a folder that holds another run's checkpoints (another
+    environment, seed or settings, or a later step of this one)."""
+    _check_one_environment(agent)
+    if every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {every}")
+    _check_folder_is_this_runs(agent, folder)
+
+
+def _check_folder_is_this_runs(agent: DQNAgent, folder: str | Path) -> None:
+    """Refuse a folder whose checkpoints belong to another run: saving there would
+    mix two runs, and keeping the last K would delete the other run's."""
+    newest = latest(folder)
+    if newest is None:
+        return
+    if step_of(newest) > agent.env_steps:
+        raise FileExistsError(
+            f"{folder} holds a checkpoint at step {step_of(newest)}, later than "
+            f"this agent's step {agent.env_steps}: it belongs to another run. "
+            "Resume from it (DQNAgent.from_checkpoint) or choose a new folder."
+        )
+    try:
+        _check_matches(agent, read_state(newest), newest)
+    except (ValueError, FileNotFoundError) as error:
+        raise FileExistsError(
+            f"{folder} holds checkpoints of another run ({error}); "
+            "choose a new folder for this one"
+        ) from error
+
+
+def _check_one_environment(agent: DQNAgent) -> None:
     if agent.config.num_envs != 1:
         raise ValueError(
             "checkpoints need num_envs=1 (a checkpoint is written at an episode end, "
             f"and a Box2D world cannot be saved mid-episode), got "
             f"num_envs={agent.config.num_envs}"
-        )
-    if every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {every}")
-    newest = latest(folder)
-    if newest is not None and step_of(newest) > agent.env_steps:
-        raise FileExistsError(
-            f"{folder} holds a checkpoint at step {step_of(newest)}, later than "
-            f"this agent's step {agent.env_steps}: it belongs to another run. "
-            "Resume from it (DQNAgent.from_checkpoint) or choose a new folder."
         )
 
 
@@ -133,37 +164,45 @@ def _global_rng_states() -> dict:
     }
 
 
-def _restore_global_rngs(states: dict) -> None:
-    import tensorflow as tf
-
-    version, mt_state, gauss = states["python"]
-    random.setstate((version, tuple(mt_state), gauss))
-    name, keys, position, has_gauss, cached = states["numpy_global"]
-    np.random.set_state(  # noqa: NPY002
-        (name, np.array(keys, np.uint32), position, has_gauss, cached)
-    )
-    tf_state = states["tensorflow_global"]
-    tf.random.set_global_generator(
-        tf.random.Generator.from_state(tf_state["state"], tf_state["algorithm"])
-    )
-
-
 # -- save ----------------------------------------------------------------------------
 def save(agent: DQNAgent, folder: str | Path, keep: int = 3) -> Path:
-    """Write a checkpoint of `agent` into `folder` atomically; keep the last `keep`."""
-    if keep < 1:
-        raise ValueError(f"keep_checkpoints must be >= 1, got {keep}")
-    if any(queue.pending for queue in agent._queues):
-        raise RuntimeError("a checkpoint is written at an episode end, none is pending")
+    """Write a checkpoint of `agent` into `folder` atomically; keep the last `keep`.
+
+    Only what a resume continues exactly is saved: one environment, at an episode
+    end (where `train(..., checkpoint_dir=...)` writes them, or after a `train`
+    whose last step ended an episode). The files and the folder are flushed to
+    disk before the rename; a temporary folder left by a killed write is removed.
+    """
+    if not is_integer(keep) or keep < 1:
+        raise ValueError(f"keep_checkpoints must be an integer >= 1, got {keep!r}")
+    _check_one_environment(agent)
+    _check_folder_is_this_runs(agent, folder)
+    if agent.env_steps == 0 or not agent._needs_reset.all():
+        where = "has not played yet" if agent.env_steps == 0 else "is mid-episode"
+        raise ValueError(
+            f"a checkpoint is written at an episode end, and this agent {where} "
+            f"(step {agent.env_steps}): a resume could not continue its episode. "
+            "Pass checkpoint_dir to train, which writes them at episode ends."
+        )
+    assert not any(queue.pending for queue in agent._queues)  # flushed at the end
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{PREFIX}{agent.env_steps:09d}"
     if target.exists():
         raise FileExistsError(f"{target} exists; a checkpoint is never overwritten")
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".writing-{target.name}-"))
+    for leftover in folder.glob(f"{WRITING}*"):  # a write that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f"{WRITING}{target.name}-"))
     try:
         _write(agent, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # as a plain mkdir would (mkdtemp: 0700)
+        for file in tmp.iterdir():
+            flush_to_disk(file)
+        flush_to_disk(tmp)
         tmp.rename(target)  # atomic: the checkpoint appears complete or not at all
+        flush_to_disk(folder)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -186,7 +225,7 @@ def _write(agent: DQNAgent, tmp: Path) -> None:
         "format": FORMAT,
         "env_id": agent.env_id,
         "seed": agent.seed,
-        "config": dataclasses.asdict(agent.config),
+        "config": agent.config.to_dict(),
         "env_steps": agent.env_steps,
         "episodes": len(agent.log.episode_returns),
         "epsilon": agent.epsilon(),
@@ -209,12 +248,22 @@ def _write(agent: DQNAgent, tmp: Path) -> None:
             "environments": env_rng_states(agent._environments()),
         },
     }
+    state["files"] = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
     (tmp / "state.json").write_text(json.dumps(state, indent=1))
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # -- load ----------------------------------------------------------------------------
 def read_state(path: str | Path) -> dict:
-    """A checkpoint's `state.json`, with a clear error if it is missing or broken."""
+    """A checkpoint's `state.json`, with a clear error if it is missing or broken:
+    every field is checked for its presence and type (not yet against an agent)."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no checkpoint folder at {path}")
@@ -225,40 +274,165 @@ def read_state(path: str | Path) -> dict:
         state = json.loads(state_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{state_file} is truncated or corrupt: {error}") from error
-    if state.get("format") != FORMAT:
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else state
+        raise ValueError(f"{state_file} has format {found!r}, expected {FORMAT}")
+    problems = _state_problems(state)
+    if problems:
         raise ValueError(
-            f"{state_file} has format {state.get('format')!r}, expected {FORMAT}"
+            f"{state_file} is not a valid checkpoint: {'; '.join(problems)}"
         )
     return state
 
 
-def config_from_state(state: dict):
-    from utils.dqn import DQNConfig
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
-    config = dict(state["config"])
-    config["hidden_units"] = tuple(config["hidden_units"])
-    return DQNConfig(**config)
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# the fields of state.json, each with a check of its type
+FIELDS = {
+    "env_id": lambda v: isinstance(v, str),
+    "seed": lambda v: _is_int(v) and v >= 0,
+    "config": lambda v: isinstance(v, dict),
+    "env_steps": lambda v: _is_int(v) and v >= 1,
+    "episodes": lambda v: _is_int(v) and v >= 0,
+    "epsilon": _is_number,
+    "checkpoint_step": lambda v: _is_int(v) and v >= 0,
+    "train_seconds": lambda v: _is_number(v) and v >= 0,
+    "last_loss": _is_number,
+    "log": lambda v: isinstance(v, dict),
+    "memory": lambda v: isinstance(v, dict),
+    "optimizer_variables": lambda v: isinstance(v, list),
+    "rng": lambda v: isinstance(v, dict),
+    "files": lambda v: (
+        isinstance(v, dict) and all(isinstance(h, str) for h in v.values())
+    ),
+}
+LOG_INTEGERS = ("episode_steps", "eval_steps")
+LOG_NUMBERS = ("episode_returns", "probe_means", "held_out_means", "train_seconds")
+RNG_FIELDS = ("agent", "memory", "python", "numpy_global", "tensorflow_global")
+
+
+def _state_problems(state: dict) -> list[str]:
+    problems = []
+    for name, valid in FIELDS.items():
+        if name not in state:
+            problems.append(f"no {name!r}")
+        elif not valid(state[name]):
+            problems.append(f"{name!r} is {state[name]!r}")
+    if problems:
+        return problems
+    log = state["log"]
+    try:
+        TrainLog(**log)
+    except TypeError as error:
+        return [f"'log' does not hold a training log ({error})"]
+    for name in (*LOG_INTEGERS, *LOG_NUMBERS):
+        valid = _is_int if name in LOG_INTEGERS else _is_number
+        if not isinstance(log[name], list) or not all(map(valid, log[name])):
+            problems.append(f"'log.{name}' is not a list of numbers: {log[name]!r:.60}")
+    if problems:
+        return problems
+    evaluations = len(log["eval_steps"])
+    lengths = {
+        "episode_steps": state["episodes"],
+        "episode_returns": state["episodes"],
+        "train_seconds": evaluations,
+    }
+    for name, length in lengths.items():
+        if len(log[name]) != length:
+            problems.append(f"'log.{name}' holds {len(log[name])} values, not {length}")
+    for name in ("probe_means", "held_out_means"):
+        if len(log[name]) not in (0, evaluations):
+            problems.append(
+                f"'log.{name}' holds {len(log[name])} values, not {evaluations}"
+            )
+    if log["kept_step"] is not None and log["kept_step"] not in log["eval_steps"]:
+        problems.append(
+            f"'log.kept_step' {log['kept_step']!r} is not an evaluation step"
+        )
+    if log["episode_steps"] and log["episode_steps"][-1] != state["env_steps"]:
+        problems.append(
+            f"the last episode ended at step {log['episode_steps'][-1]}, the "
+            f"checkpoint is at step {state['env_steps']} (written at an episode end)"
+        )
+    memory = state["memory"]
+    if not all(_is_int(memory.get(k)) for k in ("capacity", "position", "size")):
+        problems.append(f"'memory' needs integer capacity, position, size: {memory}")
+    elif memory["size"] > state["env_steps"]:
+        problems.append(
+            f"the replay memory holds {memory['size']} transitions after only "
+            f"{state['env_steps']} steps"
+        )
+    missing = [k for k in (*RNG_FIELDS, "environments") if k not in state["rng"]]
+    if missing:
+        problems.append(f"'rng' has no {', '.join(missing)}")
+    if state["checkpoint_step"] > state["env_steps"]:
+        problems.append(
+            f"checkpoint_step {state['checkpoint_step']} is after env_steps "
+            f"{state['env_steps']}"
+        )
+    return problems
+
+
+def config_from_state(state: dict) -> DQNConfig:
+    return DQNConfig.from_dict(state["config"])
 
 
 def load(agent: DQNAgent, path: str | Path) -> None:
     """Make `agent` continue the run checkpointed at `path`.
 
-    Everything is read and checked before anything is set: a missing, truncated
-    or mismatched checkpoint raises an error that names what is wrong, and the
-    agent is left exactly as it was.
+    Everything is read, checked and built before anything is set: a missing,
+    truncated, corrupt or mismatched file or field raises an error that names
+    what is wrong, and the agent is left exactly as it was.
     """
     path = Path(path)
     state = read_state(path)
     _check_matches(agent, state, path)
-    networks = {name: _load_weights(agent, path, name) for name in NETWORKS}
+    staged = _stage(agent, state, path)
+    _commit(agent, state, staged)
+
+
+def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
+    """Every array, weight and generator of the checkpoint, read and checked."""
+    import tensorflow as tf
+
+    where = path / "state.json"
+    _check_files(path, state["files"])
+    expected_epsilon = _epsilon_at(agent.config, state["env_steps"])
+    if not math.isclose(state["epsilon"], expected_epsilon, abs_tol=1e-9):
+        raise ValueError(
+            f"{where}: epsilon {state['epsilon']} is not the schedule's "
+            f"{expected_epsilon} at step {state['env_steps']}"
+        )
     memory = {
         name: _load_array(path / f"memory_{name}.npy", getattr(agent.memory, name))
         for name in MEMORY_FIELDS
     }
+    capacity, position, size = (
+        state["memory"][k] for k in ("capacity", "position", "size")
+    )
+    if capacity != agent.memory.capacity or not 0 <= size <= capacity:
+        raise ValueError(
+            f"{where}: the replay memory holds {size} of capacity {capacity}, "
+            f"this agent's capacity is {agent.memory.capacity}"
+        )
+    if not 0 <= position < capacity or (size < capacity and position != size):
+        raise ValueError(
+            f"{where}: replay position {position} does not fit size {size} and "
+            f"capacity {capacity}"
+        )
     variables = agent.optimizer.variables
-    saved_variables = state["optimizer_variables"]
+    saved = state["optimizer_variables"]
     # variable names depend on how many models a process has built: compare shapes
-    saved_shapes = [tuple(v["shape"]) for v in saved_variables]
+    try:
+        saved_shapes = [tuple(v["shape"]) for v in saved]
+    except (TypeError, KeyError) as error:
+        raise ValueError(f"{where}: optimizer_variables is corrupt: {error}") from error
     shapes = [tuple(v.shape) for v in variables]
     if saved_shapes != shapes:
         raise ValueError(
@@ -269,18 +443,114 @@ def load(agent: DQNAgent, path: str | Path) -> None:
         _load_array(path / f"optimizer_{k}.npy", v.numpy())
         for k, v in enumerate(variables)
     ]
-    # everything is read and checked: now set it
+    rng = state["rng"]
+    generators = {
+        name: _checked(where, f"rng.{name}", _numpy_generator, rng[name])
+        for name in ("agent", "memory")
+    }
+    _checked(
+        where,
+        "rng.python",
+        lambda s: random.Random().setstate(_python(s)),
+        rng["python"],
+    )
+    _checked(
+        where,
+        "rng.numpy_global",
+        lambda s: np.random.RandomState().set_state(_numpy_global(s)),
+        rng["numpy_global"],
+    )
+    tf_generator = _checked(
+        where,
+        "rng.tensorflow_global",
+        lambda s: tf.random.Generator.from_state(s["state"], s["algorithm"]),
+        rng["tensorflow_global"],
+    )
+    environments = rng["environments"]
+    n = agent.config.num_envs
+    try:
+        lists = [environments["envs"], environments["action_spaces"]]
+        if [len(states) for states in lists] != [n, n]:
+            raise ValueError(f"{n} environments expected")
+        for state_ in [*lists[0], *lists[1], environments["vector_action_space"]]:
+            _numpy_generator(state_)
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(
+            f"{where}: rng.environments is not {n} environments' generators: {error}"
+        ) from error
+    # last: the slowest to read
+    networks = {name: _load_weights(agent, path, name) for name in NETWORKS}
+    return {
+        "networks": networks,
+        "memory": memory,
+        "optimizer": optimizer,
+        "generators": generators,
+        "tensorflow": tf_generator,
+    }
+
+
+def _check_files(path: Path, recorded: dict) -> None:
+    """Every file of the checkpoint is there and unchanged since it was written."""
+    needed = {f"{name}.keras" for name in NETWORKS}
+    needed |= {f"memory_{name}.npy" for name in MEMORY_FIELDS}
+    missing = sorted(needed - set(recorded))
+    if missing:
+        raise ValueError(f"{path}/state.json lists no {', '.join(missing)}")
+    for name, digest in recorded.items():
+        file = path / name
+        if not file.is_file():
+            raise FileNotFoundError(f"{path} is not a complete checkpoint: no {name}")
+        if _sha256(file) != digest:
+            raise ValueError(
+                f"{file} is truncated or corrupt: it is not the file that was written "
+                "(its SHA-256 differs)"
+            )
+
+
+def _epsilon_at(config: DQNConfig, env_steps: int) -> float:
+    fraction = min(1.0, env_steps / config.epsilon_decay_steps)
+    return config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start)
+
+
+def _checked(where: Path, name: str, build, value):
+    try:
+        return build(value)
+    except (TypeError, KeyError, ValueError, IndexError, OverflowError) as error:
+        raise ValueError(
+            f"{where}: {name} is not a generator state: {error}"
+        ) from error
+
+
+def _numpy_generator(state: dict) -> np.random.Generator:
+    generator = np.random.default_rng()
+    generator.bit_generator.state = state
+    return generator
+
+
+def _python(state: list) -> tuple:
+    version, mt_state, gauss = state
+    return version, tuple(mt_state), gauss
+
+
+def _numpy_global(state: list) -> tuple:
+    name, keys, position, has_gauss, cached = state
+    return name, np.array(keys, np.uint32), position, has_gauss, cached
+
+
+def _commit(agent: DQNAgent, state: dict, staged: dict) -> None:
+    """Set everything `_stage` read: nothing here can fail on the checkpoint."""
+    import tensorflow as tf
+
+    networks = staged["networks"]
     agent.q_network.set_weights(networks["q_network"])
     agent.target_network.set_weights(networks["target_network"])
     agent.kept_weights = networks["kept_network"]
-    for name, array in memory.items():
+    for name, array in staged["memory"].items():
         getattr(agent.memory, name)[...] = array
     agent.memory.position = state["memory"]["position"]
     agent.memory.size = state["memory"]["size"]
-    for variable, array in zip(variables, optimizer):
+    for variable, array in zip(agent.optimizer.variables, staged["optimizer"]):
         variable.assign(array)
-    from utils.dqn import TrainLog
-
     agent.env_steps = state["env_steps"]
     agent.checkpoint_step = state["checkpoint_step"]
     agent.train_seconds = state["train_seconds"]
@@ -289,10 +559,13 @@ def load(agent: DQNAgent, path: str | Path) -> None:
     rng = state["rng"]
     _set_generator_state(agent.rng, rng["agent"])
     _set_generator_state(agent.memory.rng, rng["memory"])
-    _restore_global_rngs(rng)
+    random.setstate(_python(rng["python"]))
+    np.random.set_state(_numpy_global(rng["numpy_global"]))  # noqa: NPY002
+    tf.random.set_global_generator(staged["tensorflow"])
     for queue in agent._queues:
         queue.pending.clear()
     agent._episode_returns[:] = 0.0
+    agent._needs_reset[:] = False
     if agent._envs is not None:
         agent._envs.close()
     agent._envs, agent._observations = None, None
@@ -304,7 +577,10 @@ def _check_matches(agent: DQNAgent, state: dict, path: Path) -> None:
         raise ValueError(
             f"{path} was written for {state['env_id']}, this agent plays {agent.env_id}"
         )
-    saved = dataclasses.asdict(config_from_state(state))
+    try:
+        saved = dataclasses.asdict(config_from_state(state))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}/state.json holds bad settings: {error}") from error
     ours = dataclasses.asdict(agent.config)
     differ = [
         f"{k}: checkpoint {saved[k]!r}, agent {ours[k]!r}"

@@ -1,11 +1,13 @@
 """The course's DQN agent: notebook 06's agent, packaged, with switches.
 
-Notebook 06 writes the update by hand; this module is the same code in one class,
-so that notebooks 07-09 share one agent instead of copying a training loop. What
-06 fixed stays fixed: the TD target is computed outside the tape, only
-`terminated` stops the bootstrap, acting and learning are one compiled call per
-(vector) environment step, and the reported numbers come from start states that
-chose nothing.
+Notebook 06 writes the update by hand; this is the same code, packaged, so that
+notebooks 07-09 share one agent instead of copying a training loop. The update
+itself lives in `utils.update` (`DQNUpdate`, which `DQNAgent` extends), the network
+in `utils.qnetwork`, greedy evaluation in `utils.evaluation`, the settings in
+`utils.config`; this module plays, remembers and trains. What 06 fixed stays
+fixed: the TD target is computed outside the tape, only `terminated` stops the
+bootstrap, acting and learning are one compiled call per (vector) environment
+step, and the reported numbers come from start states that chose nothing.
 
 The switches (`DQNConfig`): the target network (`"soft"` Polyak updates, a
 `"hard"` copy every N gradient steps, or `"none"`: the TD target then comes from
@@ -15,10 +17,8 @@ returns, and how many environments, gradient steps and transitions per call.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import gymnasium as gym
@@ -26,225 +26,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from utils import checkpoint
+from utils.config import DQNConfig, check_seed, check_seeds, is_integer
+from utils.evaluation import Episodes, play_greedy
 from utils.nstep import NStepQueue
-from utils.replay import Batch, ReplayMemory
+from utils.qnetwork import DuelingHead, build_q_network
+from utils.replay import ReplayMemory
 from utils.runs import save_model
 from utils.seeding import seed_everything
+from utils.trainlog import TrainLog
+from utils.update import DQNUpdate, pack
+
+# the names notebooks and tests import from here
+__all__ = [
+    "DQNAgent",
+    "DQNConfig",
+    "DuelingHead",
+    "Episodes",
+    "TrainLog",
+    "build_q_network",
+    "play_greedy",
+]
 
 
-@dataclass(frozen=True)
-class DQNConfig:
-    """Every setting of the agent. The defaults are notebook 06's, but for four
-    environments side by side: one compiled call acts for all four and takes four
-    gradient steps, so that there is still one gradient step per environment step."""
-
-    # the Q-network: hidden Dense layers (ReLU), then one linear output per action
-    hidden_units: tuple[int, ...] = (256,)
-    # a dueling head: Q(s, a) = V(s) + A(s, a) - mean over a of A(s, a)
-    dueling: bool = False
-    # Adam's step size
-    learning_rate: float = 1e-3
-    # gamma; an n-step transition bootstraps with gamma ** n_step
-    discount: float = 0.99
-    # "huber" or "mse", between the TD targets and Q(s, a)
-    loss: str = "huber"
-    # Double DQN: the online network picks the next action, the target network values it
-    double: bool = False
-    # "soft" (Polyak, every gradient step), "hard" (a copy every N), or "none"
-    target: str = "soft"
-    # soft: the fraction of the way the target network moves per gradient step
-    tau: float = 0.005
-    # hard: gradient steps between two copies
-    target_update_every: int = 500
-    # rewards summed before bootstrapping (1: the one-step target of notebook 06)
-    n_step: int = 1
-    # transitions kept; the oldest are overwritten first
-    memory_capacity: int = 32_000
-    # transitions per gradient step
-    batch_size: int = 64
-    # transitions stored (random play) before the first gradient step
-    learning_starts: int = 500
-    # environments stepped side by side (one compiled call acts for all)
-    num_envs: int = 4
-    # vector steps between two training calls
-    train_every: int = 1
-    # gradient steps per training call (each on its own minibatch)
-    gradient_steps: int = 4
-    # exploration: epsilon falls linearly from start to end over decay_steps env steps
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 5_000
-
-    def __post_init__(self) -> None:
-        choices = {"loss": ("huber", "mse"), "target": ("soft", "hard", "none")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}"
-                )
-        for name in (
-            "n_step",
-            "memory_capacity",
-            "batch_size",
-            "num_envs",
-            "train_every",
-            "gradient_steps",
-            "target_update_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        # a training call samples batch_size * gradient_steps transitions
-        needed = self.batch_size * self.gradient_steps
-        if self.learning_starts < needed:
-            raise ValueError(
-                f"learning_starts must be >= batch_size * gradient_steps ({needed}), "
-                f"got {self.learning_starts}"
-            )
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
-        if not 0.0 <= self.discount <= 1.0:
-            raise ValueError(f"discount must be in [0, 1], got {self.discount}")
-        if self.double and self.target == "none":
-            raise ValueError(
-                "double=True needs a target network to value the next action "
-                "(target='soft' or 'hard'), got target='none'"
-            )
-
-    def replace(self, **changes) -> DQNConfig:
-        """A copy with some settings changed (the one-switch variants of 07)."""
-        return dataclasses.replace(self, **changes)
-
-
-@keras.saving.register_keras_serializable(package="utils")
-class DuelingHead(keras.layers.Layer):
-    """Q(s, a) = V(s) + A(s, a) - mean over a of A(s, a), from one feature vector.
-
-    One Dense unit estimates the state's value V, `n_actions` units the advantage
-    A of each action; subtracting the mean advantage makes the split unique.
-    """
-
-    def __init__(self, n_actions: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.n_actions = int(n_actions)
-        self.value = keras.layers.Dense(1)
-        self.advantage = keras.layers.Dense(self.n_actions)
-
-    def build(self, input_shape) -> None:
-        self.value.build(input_shape)
-        self.advantage.build(input_shape)
-
-    def call(self, features):
-        advantages = self.advantage(features)
-        centred = advantages - keras.ops.mean(advantages, axis=1, keepdims=True)
-        return self.value(features) + centred
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.n_actions)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "n_actions": self.n_actions}
-
-
-def build_q_network(
-    observation_size: int,
-    n_actions: int,
-    hidden_units: Sequence[int] = (256,),
-    dueling: bool = False,
-) -> keras.Sequential:
-    """An MLP from observation to one Q-value per action (notebook 06's network)."""
-    layers = [keras.Input((observation_size,))]
-    layers += [keras.layers.Dense(units, activation="relu") for units in hidden_units]
-    layers.append(DuelingHead(n_actions) if dueling else keras.layers.Dense(n_actions))
-    return keras.Sequential(layers)
-
-
-def pack(batch: Batch) -> np.ndarray:
-    """A batch of transitions as one float32 array, one row per transition:
-    observation, next observation, action, reward, terminated.
-
-    A compiled call checks and converts each of its arguments in Python, which for
-    a small network costs more than the gradient step itself: one argument instead
-    of five makes every training call faster.
-    """
-    columns = [batch.actions, batch.rewards, batch.terminated]
-    return np.concatenate(
-        [batch.observations, batch.next_observations, np.column_stack(columns)],
-        axis=1,
-        dtype=np.float32,
-    )
-
-
-def unpack(packed, observation_size: int) -> tuple:
-    """`pack`'s inverse, inside the compiled call: the five fields `update` takes."""
-    size = observation_size
-    observations, next_observations = packed[:, :size], packed[:, size : 2 * size]
-    actions = tf.cast(packed[:, 2 * size], tf.int64)
-    rewards, terminated = packed[:, 2 * size + 1], packed[:, 2 * size + 2] > 0.5
-    return observations, actions, rewards, next_observations, terminated
-
-
-@dataclass
-class TrainLog:
-    """What a training run recorded. Steps are environment steps (all envs)."""
-
-    episode_steps: list[int] = field(default_factory=list)
-    episode_returns: list[float] = field(default_factory=list)
-    eval_steps: list[int] = field(default_factory=list)
-    # greedy mean return on the probe starts (choose the kept weights)
-    probe_means: list[float] = field(default_factory=list)
-    # greedy mean return on the held-out starts (choose nothing)
-    held_out_means: list[float] = field(default_factory=list)
-    # training wall time (evaluations excluded) at each evaluation
-    train_seconds: list[float] = field(default_factory=list)
-    # the evaluation step whose weights were kept (best probe mean, earliest on ties)
-    kept_step: int | None = None
-
-    def kept_held_out_mean(self) -> float:
-        """The held-out mean of the kept weights (chosen on the probe starts)."""
-        if self.kept_step is None or not self.held_out_means:
-            raise ValueError("this run kept no weights or measured no held-out starts")
-        return self.held_out_means[self.eval_steps.index(self.kept_step)]
-
-
-@dataclass
-class Episodes:
-    """One greedy episode from each seeded start state."""
-
-    returns: np.ndarray
-    lengths: np.ndarray
-    # the reward of the last step (LunarLander: -100 a crash, +100 at rest)
-    final_rewards: np.ndarray
-    # ended by the task (not by the time limit)
-    terminated: np.ndarray
-
-
-def play_greedy(network: Callable, env_id: str, seeds: Sequence[int]) -> Episodes:
-    """Play one greedy episode from each seeded start, all in lockstep.
-
-    `network` maps a batch of observations to Q-values (a Keras model, such as a
-    loaded `.keras` file) or to actions (an agent's compiled `greedy_actions`).
-    """
-    envs = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="sync")
-    observations, _ = envs.reset(seed=list(seeds))
-    n = len(seeds)
-    returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
-    final_rewards, ended = np.zeros(n), np.zeros(n, dtype=bool)
-    running = np.ones(n, dtype=bool)
-    while running.any():
-        output = np.asarray(network(tf.constant(observations, tf.float32)))
-        actions = output.argmax(axis=1) if output.ndim == 2 else output
-        observations, rewards, terminated, truncated, _ = envs.step(actions)
-        returns += rewards * running
-        lengths += running
-        finished = running & (terminated | truncated)
-        final_rewards[finished] = rewards[finished]
-        ended[finished] = terminated[finished]
-        running &= ~(terminated | truncated)
-    envs.close()
-    return Episodes(returns, lengths, final_rewards, ended)
-
-
-class DQNAgent:
+class DQNAgent(DQNUpdate):
     """A DQN for a gymnasium environment with a discrete action space and a vector
     observation, trained over `config.num_envs` environments side by side.
 
@@ -253,6 +58,9 @@ class DQNAgent:
     """
 
     def __init__(self, env_id: str, config: DQNConfig | None = None, seed: int = 0):
+        if config is not None and not isinstance(config, DQNConfig):
+            raise ValueError(f"config must be a DQNConfig or None, got {config!r}")
+        seed = check_seed("seed", seed)  # before anything is seeded with it
         self.env_id, self.config, self.seed = env_id, config or DQNConfig(), seed
         config = self.config
         probe_env = gym.make(env_id)
@@ -263,15 +71,7 @@ class DQNAgent:
             raise ValueError(f"{env_id} needs a 1-D Box observation, got {space}")
         self.observation_size, self.n_actions = space.shape[0], int(actions.n)
         seed_everything(seed, tensorflow=True)
-        self.q_network = self.build_network()
-        self.target_network = self.build_network()
-        self.target_network.set_weights(self.q_network.get_weights())
-        self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
-        self.optimizer.build(self.q_network.trainable_variables)
-        huber = config.loss == "huber"
-        self.loss_fn = (
-            keras.losses.Huber() if huber else keras.losses.MeanSquaredError()
-        )
+        super().__init__(self.observation_size, self.n_actions, config)
         self.memory = ReplayMemory(
             config.memory_capacity, (self.observation_size,), np.float32, seed=seed
         )
@@ -288,91 +88,12 @@ class DQNAgent:
             for _ in range(config.num_envs)
         ]
         self._episode_returns = np.zeros(config.num_envs)
+        # environments whose episode ended at the last step (reset at the next one)
+        self._needs_reset = np.zeros(config.num_envs, dtype=bool)
         self._envs: gym.vector.VectorEnv | None = None
         self._env_rng_states: dict | None = None  # set by load_checkpoint
         self._observations: np.ndarray | None = None
         self._compile()
-
-    def build_network(self) -> keras.Sequential:
-        config = self.config
-        return build_q_network(
-            self.observation_size, self.n_actions, config.hidden_units, config.dueling
-        )
-
-    # -- the update: notebook 06's, with the switches -------------------------------
-    def td_targets(self, rewards, next_observations, terminated):
-        """r + gamma^n * Q'(s', a*), with nothing after termination.
-
-        Q' is the target network (the online one with `target="none"`); a* is
-        the argmax of Q' (plain DQN) or of the online network (Double DQN).
-        """
-        config = self.config
-        bootstrap = self.q_network if config.target == "none" else self.target_network
-        next_q_values = bootstrap(next_observations, training=False)
-        if config.double:  # pick with the online network, value with the target one
-            online_q = self.q_network(next_observations, training=False)
-            next_actions = tf.argmax(online_q, axis=1)
-            one_hot = tf.one_hot(next_actions, self.n_actions)
-            next_values = tf.reduce_sum(next_q_values * one_hot, axis=1)
-        else:
-            next_values = tf.reduce_max(next_q_values, axis=1)
-        not_terminated = 1.0 - tf.cast(terminated, tf.float32)
-        discount = config.discount**config.n_step
-        return rewards + not_terminated * discount * next_values
-
-    def update_target(self) -> None:
-        """Move the target network toward the online one: by tau (soft), all the way
-        every `target_update_every` gradient steps (hard), or not at all (none)."""
-        config = self.config
-        if config.target == "none":
-            return
-        if config.target == "soft":
-            tau = config.tau
-        else:  # hard: tau is 1 on every N-th gradient step (a copy), 0 otherwise
-            copy_now = self.optimizer.iterations % config.target_update_every == 0
-            tau = tf.cast(copy_now, tf.float32)
-        for target_weight, weight in zip(
-            self.target_network.weights, self.q_network.weights
-        ):
-            target_weight.assign(tau * weight + (1.0 - tau) * target_weight)
-
-    def update(self, observations, actions, rewards, next_observations, terminated):
-        """One gradient step on a batch, then the target update. Returns the loss."""
-        targets = self.td_targets(rewards, next_observations, terminated)  # 1
-        with tf.GradientTape() as tape:  # 2
-            q_values = self.q_network(observations, training=True)
-            one_hot = tf.one_hot(actions, self.n_actions)
-            chosen_q_values = tf.reduce_sum(q_values * one_hot, axis=1)
-            loss = self.loss_fn(targets, chosen_q_values)
-        variables = self.q_network.trainable_variables
-        gradients = tape.gradient(loss, variables)  # 3
-        self.optimizer.apply_gradients(zip(gradients, variables))  # 4
-        self.update_target()
-        return loss
-
-    def _compile(self) -> None:
-        """Trace the two compiled calls once: acting, and acting + learning."""
-        config, size = self.config, self.observation_size
-        observations = tf.TensorSpec([None, size], tf.float32)
-        # a training call's minibatches, packed: [gradient_steps, batch_size, columns]
-        batches = tf.TensorSpec([config.gradient_steps, None, 2 * size + 3], tf.float32)
-
-        @tf.function(input_signature=[observations])
-        def greedy_actions(observations):
-            return tf.argmax(self.q_network(observations, training=False), axis=1)
-
-        @tf.function(input_signature=[observations, batches], jit_compile=True)
-        def act_and_learn(observations, batches):
-            """The greedy actions for `observations`, then `gradient_steps` updates."""
-            actions = tf.argmax(self.q_network(observations, training=False), axis=1)
-            loss = tf.constant(0.0)
-            for step in range(config.gradient_steps):
-                loss = self.update(*unpack(batches[step], size))
-            return actions, loss
-
-        self.greedy_actions = greedy_actions
-        self._greedy = greedy_actions.get_concrete_function()
-        self._act_and_learn = act_and_learn.get_concrete_function()
 
     # -- acting ---------------------------------------------------------------------
     def epsilon(self) -> float:
@@ -404,6 +125,9 @@ class DQNAgent:
     ) -> np.ndarray:
         """Greedy return of one episode from each seeded start state, all in lockstep
         (one batched network call per step); with `weights`, those weights'."""
+        seeds = check_seeds("seeds", seeds)
+        if not seeds:
+            raise ValueError("seeds must hold at least one start state's seed")
         if weights is not None:
             current = self.q_network.get_weights()
             self.q_network.set_weights(weights)
@@ -447,15 +171,35 @@ class DQNAgent:
         """
         from tqdm.auto import tqdm
 
-        from utils import checkpoint
-
         config = self.config
-        if total_steps < config.num_envs:
-            raise ValueError(
-                f"total_steps must be >= num_envs ({config.num_envs}), "
-                f"got {total_steps}"
-            )
+        for name, value, low in (
+            ("total_steps", total_steps, config.num_envs),
+            ("eval_every", eval_every, 1),
+            ("checkpoint_every", checkpoint_every, 1),
+            ("keep_checkpoints", keep_checkpoints, 1),
+        ):
+            if not is_integer(value) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        probe_seeds = check_seeds("probe_seeds", probe_seeds)
+        held_out_seeds = check_seeds("held_out_seeds", held_out_seeds)
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be callable or None, got {callback!r}")
+        if kept_path is not None:
+            kept_path = Path(kept_path)
+            if kept_path.suffix != ".keras":
+                raise ValueError(
+                    f"kept_path must end in .keras, got {str(kept_path)!r}"
+                )
+            if self.env_steps == 0 and kept_path.exists():  # a fresh run's file
+                raise FileExistsError(
+                    f"{kept_path} exists: it holds another run's kept weights; "
+                    "choose a new path"
+                )
         if checkpoint_dir is not None:
+            if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
+                raise ValueError(
+                    f"checkpoint_dir {checkpoint_dir} is a file, not a folder"
+                )
             checkpoint.check_can_write(self, checkpoint_dir, checkpoint_every)
         envs = self._environments()
         board = None
@@ -475,6 +219,11 @@ class DQNAgent:
         for vector_step in range(
             self.env_steps // config.num_envs + 1, total_steps // config.num_envs + 1
         ):
+            if self._needs_reset.any():  # the finished environments start anew
+                self._observations, _ = envs.reset(
+                    options={"reset_mask": self._needs_reset}
+                )
+                self._needs_reset[:] = False
             observations = self._observations
             if len(self.memory) >= config.learning_starts:
                 learn = vector_step % config.train_every == 0
@@ -483,6 +232,8 @@ class DQNAgent:
                 actions = self.rng.integers(self.n_actions, size=config.num_envs)
             next_observations, rewards, terminated, truncated, _ = envs.step(actions)
             done = terminated | truncated
+            # reset at the next step: an episode end is a moment with nothing to save
+            self._observations, self._needs_reset = next_observations, done
             for i in range(config.num_envs):
                 self._queues[i].push(
                     observations[i],
@@ -523,9 +274,6 @@ class DQNAgent:
                 self.checkpoint_step = self.env_steps
                 checkpoint.save(self, checkpoint_dir, keep=keep_checkpoints)
                 tic = time.perf_counter()
-            if done.any():  # the finished environments start their next episode
-                next_observations, _ = envs.reset(options={"reset_mask": done})
-            self._observations = next_observations
         self.train_seconds += time.perf_counter() - tic
         bar.close()
         if board is not None:
@@ -537,8 +285,9 @@ class DQNAgent:
 
         A fresh agent seeds them with its seed; an agent loaded from a checkpoint
         restores their random generators and starts the next episode from there.
-        Finished environments are reset by `train` itself (autoreset disabled), so
-        that an episode end is a moment with nothing left to save.
+        Finished environments are reset by `train` itself (autoreset disabled), at
+        the start of the next step, so that an episode end is a moment with nothing
+        left to save, whether `train` is running or has returned.
         """
         if self._envs is None:
             envs = gym.make_vec(
@@ -553,8 +302,6 @@ class DQNAgent:
                     env.action_space.seed(self.seed + i)
                 self._observations, _ = envs.reset(seed=self.seed)
             else:
-                from utils import checkpoint
-
                 checkpoint.restore_env_rngs(envs, self._env_rng_states)
                 everyone = np.ones(self.config.num_envs, dtype=bool)
                 self._observations, _ = envs.reset(options={"reset_mask": everyone})
@@ -588,8 +335,6 @@ class DQNAgent:
     def from_checkpoint(cls, path: str | Path) -> DQNAgent:
         """A new agent that continues the run checkpointed at `path` (its
         environment, settings and seed are the checkpoint's)."""
-        from utils import checkpoint
-
         state = checkpoint.read_state(path)
         config = checkpoint.config_from_state(state)
         agent = cls(state["env_id"], config, seed=state["seed"])
@@ -598,8 +343,6 @@ class DQNAgent:
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Continue the run checkpointed at `path`; see `utils.checkpoint.load`."""
-        from utils import checkpoint
-
         checkpoint.load(self, path)
 
     def kept_network(self) -> keras.Sequential:
@@ -607,79 +350,3 @@ class DQNAgent:
         network = self.build_network()
         network.set_weights(self.kept_weights)
         return network
-
-
-# -- many runs side by side ------------------------------------------------------------
-@dataclass(frozen=True)
-class Run:
-    """One training run of a study: which agent, which seed, which budget."""
-
-    env_id: str
-    config: DQNConfig
-    seed: int
-    total_steps: int
-    eval_every: int
-    probe_seeds: tuple[int, ...]
-    held_out_seeds: tuple[int, ...]
-    # where the worker saves the kept weights' network (.keras); None: not saved
-    kept_path: str | None = None
-    # where the run writes its checkpoints; a run whose folder holds one resumes
-    checkpoint_dir: str | None = None
-    checkpoint_every: int = 50_000
-    keep_checkpoints: int = 3
-
-
-def train_run(run: Run) -> TrainLog:
-    """Train one agent as `run` says and return its log: a fresh agent, or, when
-    `run.checkpoint_dir` holds a checkpoint, the run continued from the latest."""
-    from utils import checkpoint
-
-    agent = DQNAgent(run.env_id, run.config, seed=run.seed)
-    if run.checkpoint_dir is not None:
-        latest = checkpoint.latest(run.checkpoint_dir)
-        if latest is not None:
-            agent.load_checkpoint(latest)  # refuses another run's checkpoint
-    return agent.train(
-        run.total_steps,
-        run.eval_every,
-        probe_seeds=run.probe_seeds,
-        held_out_seeds=run.held_out_seeds,
-        kept_path=run.kept_path,
-        progress=False,
-        checkpoint_dir=run.checkpoint_dir,
-        checkpoint_every=run.checkpoint_every,
-        keep_checkpoints=run.keep_checkpoints,
-    )
-
-
-def train_run_in_worker(run: Run) -> TrainLog:
-    """`train_run` in a process of its own, with one thread, as `train_runs`'s
-    workers run it (the target of a `multiprocessing.Process` that may be killed)."""
-    _one_thread()
-    return train_run(run)
-
-
-def _one_thread() -> None:
-    # each worker process uses one core; the pool runs one worker per core
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
-    """Train every run, `workers` at a time in fresh processes; logs in run order.
-
-    Each run depends only on its own seed, so the logs do not depend on how many
-    workers there are or which finishes first. A worker process starts Python and
-    TensorFlow once and then trains runs one after another.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm.auto import tqdm
-
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    context = multiprocessing.get_context("spawn")  # no forked TensorFlow state
-    with ProcessPoolExecutor(workers, context, initializer=_one_thread) as pool:
-        logs = pool.map(train_run, runs)
-        return list(tqdm(logs, total=len(runs), desc="runs"))

@@ -38,6 +38,18 @@ _ONE_THREAD.autotune.enabled = False
 _ONE_THREAD.threading.private_threadpool_size = 1
 
 
+def _flatten(metrics) -> list:
+    """The metrics of a compile argument: a list, a dict of lists, or one metric."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        return [m for value in metrics.values() for m in _flatten(value)]
+    if isinstance(metrics, (list, tuple)):
+        return [m for value in metrics for m in _flatten(value)]
+    return [metrics]
+
+
+@keras.saving.register_keras_serializable(package="utils")
 class KerasDQN(keras.Model):
     """A Q-network and its target network, trained with `fit()` on replay batches.
 
@@ -51,6 +63,11 @@ class KerasDQN(keras.Model):
 
     With `n_step=1`, `returns` are the one-step rewards. `sync_target()` copies the
     Q-network's weights into the target network.
+
+    Keras's other tools work on the same transitions: `evaluate(x=...)` gives the
+    loss (and compiled metrics) of the taken actions' Q-values against their TD
+    targets without learning; a metric such as `"mae"` compares the same two;
+    `save("dqn.keras")` and `keras.saving.load_model` keep both networks.
     """
 
     def __init__(
@@ -71,6 +88,49 @@ class KerasDQN(keras.Model):
         self.discount = float(discount)
         self.n_step = int(n_step)
         self.sync_target()
+        self.built = network.built  # its variables are the two networks'
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "network": keras.saving.serialize_keras_object(self.network),
+            "discount": self.discount,
+            "n_step": self.n_step,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> KerasDQN:
+        config = dict(config)
+        network = keras.saving.deserialize_keras_object(config.pop("network"))
+        return cls(network, **config)
+
+    def compile(self, *args, metrics=None, weighted_metrics=None, **kwargs) -> None:
+        """Keras's compile; an accuracy metric is refused (Q-values are regressed,
+        not classified: "accuracy" of a Q-value means nothing)."""
+        for metric in _flatten(metrics) + _flatten(weighted_metrics):
+            names = [
+                metric if isinstance(metric, str) else "",
+                str(getattr(metric, "name", "")),
+                getattr(metric, "__name__", ""),
+                type(metric).__name__,
+            ]
+            if any("accuracy" in n.lower() or n.lower() == "acc" for n in names):
+                raise ValueError(
+                    f"metric {metric!r} means nothing for a Q-value regression; "
+                    "use 'mae' (the mean absolute TD error) or 'mse'"
+                )
+        super().compile(
+            *args, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs
+        )
+
+    # a model that overrides compile says how its compiled state is saved and loaded
+    def get_compile_config(self) -> dict | None:
+        return super().get_compile_config()
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)  # before its weights load
 
     def call(self, observations, training=False):
         return self.network(observations, training=training)
@@ -93,11 +153,24 @@ class KerasDQN(keras.Model):
         # Keras's own step: Q-values, loss (compute_loss below), gradient, update.
         return super().train_step((observations, (actions, td_targets)))
 
+    def test_step(self, data):
+        """`evaluate`'s step: the loss and metrics of `train_step`, no update."""
+        observations, actions, returns, next_observations, terminated = data[0]
+        td_targets = self.td_targets(returns, next_observations, terminated)
+        return super().test_step((observations, (actions, td_targets)))
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
         actions, td_targets = y
         taken = ops.cast(actions, "int32")[:, None]
         chosen = ops.take_along_axis(y_pred, taken, axis=1)[:, 0]
         return super().compute_loss(x, td_targets, chosen, sample_weight, **kwargs)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        # metrics compare what the loss compares: Q(s, a taken) and its TD target
+        actions, td_targets = y
+        taken = ops.cast(actions, "int32")[:, None]
+        chosen = ops.take_along_axis(y_pred, taken, axis=1)[:, 0]
+        return super().compute_metrics(x, td_targets, chosen, sample_weight)
 
     def fit_minibatches(
         self,

@@ -28,8 +28,11 @@ class NStepQueue:
     """
 
     def __init__(self, memory: ReplayMemory, n_step: int, discount: float) -> None:
-        if n_step < 1:
-            raise ValueError(f"n_step must be >= 1, got {n_step}")
+        if not isinstance(memory, ReplayMemory):
+            raise ValueError(f"memory must be a ReplayMemory, got {memory!r}")
+        integer = isinstance(n_step, (int, np.integer)) and not isinstance(n_step, bool)
+        if not integer or n_step < 1:
+            raise ValueError(f"n_step must be an integer >= 1, got {n_step!r}")
         if not 0.0 <= discount <= 1.0:
             raise ValueError(f"discount must be in [0, 1], got {discount}")
         self.memory = memory

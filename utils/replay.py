@@ -34,8 +34,16 @@ class ReplayMemory:
         observation_dtype: np.dtype | type = np.float32,
         seed: int | None = None,
     ) -> None:
+        if not isinstance(capacity, (int, np.integer)) or isinstance(capacity, bool):
+            raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
+        if not isinstance(observation_shape, tuple) or not all(
+            isinstance(n, (int, np.integer)) and n >= 1 for n in observation_shape
+        ):
+            raise ValueError(
+                f"observation_shape must be a tuple of sizes, got {observation_shape!r}"
+            )
         self.capacity = int(capacity)
         self.observations = np.zeros((capacity, *observation_shape), observation_dtype)
         self.next_observations = np.zeros_like(self.observations)
@@ -59,7 +67,17 @@ class ReplayMemory:
         terminated: bool,
         truncated: bool = False,
     ) -> None:
-        """Store one transition, overwriting the oldest when full."""
+        """Store one transition, overwriting the oldest when full. Observations of
+        the wrong shape are refused before anything is written."""
+        shape = self.observations.shape[1:]
+        for name, value in (
+            ("observation", observation),
+            ("next_observation", next_observation),
+        ):
+            if np.shape(value) != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape}, got {np.shape(value)}"
+                )
         i = self.position
         self.observations[i] = observation
         self.actions[i] = action

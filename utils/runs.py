@@ -16,6 +16,8 @@ def make_run_dir(notebook: str, root: str | os.PathLike = "runs") -> Path:
 
     The folder is new on every call: a rerun never writes into an earlier run.
     """
+    if not notebook or Path(notebook).name != notebook or notebook in (".", ".."):
+        raise ValueError(f"notebook must be a plain folder name, got {notebook!r}")
     base = Path(root) / notebook
     base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -39,14 +41,30 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would (mkstemp: 0600)
+        flush_to_disk(tmp)
         os.replace(tmp, path)
+        flush_to_disk(path.parent)  # the rename too reaches the disk
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
 
 
+def flush_to_disk(path: str | os.PathLike) -> None:
+    """Flush a file's or a folder's contents to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _check_new(path: Path, overwrite: bool) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file path")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
 
@@ -87,6 +105,9 @@ def save_model(path: str | os.PathLike, model: Any, overwrite: bool = False) -> 
 def load_model(path: str | os.PathLike) -> Any:
     """Load a `.keras` model, with a clear error if it is missing or corrupt."""
     import keras
+
+    import utils.keras_dqn  # noqa: F401 - registers the course's layers and models
+    import utils.qnetwork  # noqa: F401
 
     path = Path(path)
     if not path.is_file():

@@ -25,44 +25,131 @@ trials, shared by all its workers, so a rerun goes on to the same total):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import optuna
+from sqlalchemy.exc import OperationalError
 
 # before TensorFlow loads (through utils.dqn): for networks this small, oneDNN's
 # setup costs more than the arithmetic
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from utils.dqn import DQNAgent, DQNConfig  # noqa: E402
+from utils.config import DQNConfig  # noqa: E402
 
 DEFAULT_STORAGE = "sqlite:///runs/09_search/study.db"
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+TrialState = optuna.trial.TrialState
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+# the settings a trial tries (the ones that matter most for a DQN): a range for the
+# learning rate (log scale), a list of choices for the others
+LEARNING_RATES = (1e-4, 3e-3)
+CHOICES = {
+    "discount": [0.98, 0.99, 0.995],
+    "batch_size": [64, 128, 256],
+    "target_update_every": [100, 250, 500, 1000],
+    "epsilon_end": [0.01, 0.05, 0.1],
+    "epsilon_decay_steps": [10_000, 20_000, 40_000],
+    "train_every": [2, 4, 8],
+}
 
 
 def suggest_settings(trial: optuna.Trial) -> dict:
-    """The settings a trial tries: the ones that matter most for a DQN."""
-    return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
-        "discount": trial.suggest_categorical("discount", [0.98, 0.99, 0.995]),
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
-        "target_update_every": trial.suggest_categorical(
-            "target_update_every", [100, 250, 500, 1000]
-        ),
-        "epsilon_end": trial.suggest_categorical("epsilon_end", [0.01, 0.05, 0.1]),
-        "epsilon_decay_steps": trial.suggest_categorical(
-            "epsilon_decay_steps", [10_000, 20_000, 40_000]
-        ),
-        "train_every": trial.suggest_categorical("train_every", [2, 4, 8]),
+    """The settings a trial tries, suggested by the study's sampler."""
+    low, high = LEARNING_RATES
+    settings = {
+        "learning_rate": trial.suggest_float("learning_rate", low, high, log=True)
     }
+    for name, choices in CHOICES.items():
+        settings[name] = trial.suggest_categorical(name, choices)
+    return settings
 
 
-def storage_from(url: str) -> str | optuna.storages.BaseStorage:
+def check_space(base: DQNConfig) -> None:
+    """Refuse a starting point from which the search could suggest settings that
+    `DQNConfig` refuses (every combination of the choices is tried)."""
+    names = list(CHOICES)
+    for values in itertools.product(*CHOICES.values()):
+        for learning_rate in LEARNING_RATES:
+            settings = dict(zip(names, values), learning_rate=learning_rate)
+            try:
+                base.replace(**settings)
+            except ValueError as error:
+                raise ValueError(
+                    f"from these base settings the search would suggest {settings}, "
+                    f"which are refused: {error}"
+                ) from error
+
+
+class TrialSeededSampler(optuna.samplers.TPESampler):
+    """Optuna's TPE sampler, whose random draws for trial k come from the search's
+    seed and k alone (`trial_seed`), so that no two trials of a study, whichever
+    worker runs them, and a rerun worker too, draw the same random numbers."""
+
+    def __init__(self, seed: int, **kwargs) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.search_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial) -> None:
+        seed = trial_seed(self.search_seed, trial.number)
+        self._rng.rng.seed(seed)  # the TPE draws
+        self._random_sampler._rng.rng.seed(seed)  # the random start-up draws
+        super().before_trial(study, trial)
+
+
+def trial_seed(search_seed: int, trial_number: int) -> int:
+    """The seed of a trial's sampler draws: a SeedSequence child of the search."""
+    return int(np.random.SeedSequence([search_seed, trial_number]).generate_state(1)[0])
+
+
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def check_storage(url: str) -> None:
+    """Refuse a storage string that would not open, or not as the user meant."""
+    if not url:
+        raise ValueError("the storage is empty; give a database URL or a file path")
+    if "://" in url:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            parsed = make_url(url)
+            parsed.get_dialect().import_dbapi()  # the database's driver
+        except (ArgumentError, NoSuchModuleError) as error:
+            raise ValueError(f"{url!r} is not a database URL: {error}") from error
+        except ImportError as error:
+            raise ValueError(
+                f"{url!r} needs a database driver that is not installed ({error}); "
+                "requirements.txt installs psycopg for postgresql://, MySQL needs "
+                "PyMySQL (mysql+pymysql://)"
+            ) from error
+        if parsed.get_backend_name() == "sqlite" and parsed.database in (
+            None,
+            "",
+            ":memory:",
+        ):
+            raise ValueError(f"{url!r} names no SQLite file; write sqlite:///<path>")
+    elif Path(url).is_dir():
+        raise ValueError(f"{url!r} is a folder; a journal storage is a file path")
+    elif Path(url).suffix.lower() in SQLITE_SUFFIXES:
+        raise ValueError(
+            f"{url!r} would be read as a journal file; for an SQLite database "
+            f"write sqlite:///{url}"
+        )
+
+
+def storage_from(url: str, heartbeat: int = 60) -> str | optuna.storages.BaseStorage:
     """A storage from a URL (a database) or a path (a journal file)."""
+    check_storage(url)
     if "://" in url:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(
@@ -72,20 +159,22 @@ def storage_from(url: str) -> str | optuna.storages.BaseStorage:
         # (it is then not counted among the finished trials the study is run to)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat)
     Path(url).parent.mkdir(parents=True, exist_ok=True)
     backend = optuna.storages.journal.JournalFileBackend(url)
     return optuna.storages.JournalStorage(backend)
 
 
-def open_study(storage: str, study: str, seed: int | None = None) -> optuna.Study:
+def open_study(
+    storage: str, study: str, seed: int = 0, heartbeat: int = 60
+) -> optuna.Study:
     """Create the study, or join it if another worker (or an earlier run) did."""
     return optuna.create_study(
         study_name=study,
-        storage=storage_from(storage),
+        storage=storage_from(storage, heartbeat),
         direction="maximize",
-        # workers with the same seed would suggest the same settings: give each its own
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+        # trial k draws from (seed, k): every worker may share the search's seed
+        sampler=TrialSeededSampler(seed, n_startup_trials=5),
         # a trial whose probe mean is below the median of earlier trials at the same
         # evaluation stops, once 3 trials have finished, from its second evaluation on
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
@@ -99,14 +188,18 @@ def objective(
     steps: int,
     eval_every: int,
     probe_seeds: Sequence[int],
+    search_seed: int = 0,
 ):
     """Optuna's objective: train with the suggested settings, report, score."""
 
-    def run_trial(trial: optuna.Trial) -> float:
+    def train_and_score(trial: optuna.Trial) -> float:
         config = base.replace(**suggest_settings(trial))
         seed = trial.number
         trial.set_user_attr("seed", seed)
+        trial.set_user_attr("sampler_seed", trial_seed(search_seed, trial.number))
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        from utils.dqn import DQNAgent
+
         agent = DQNAgent(env_id, config, seed=seed)
 
         def report(agent: DQNAgent) -> None:
@@ -121,6 +214,15 @@ def objective(
         trial.set_user_attr("train_seconds", agent.train_seconds)
         return max(agent.log.probe_means)
 
+    def run_trial(trial: optuna.Trial) -> float:
+        try:
+            return train_and_score(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:  # the trial fails; the study keeps why
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+            raise
+
     return run_trial
 
 
@@ -133,20 +235,44 @@ def work(
     steps: int,
     eval_every: int,
     probe_seeds: Sequence[int],
-    seed: int | None = None,
+    seed: int = 0,
+    heartbeat: int = 60,
 ) -> optuna.Study:
-    """Run trials until the study holds `trials` finished ones (all workers')."""
-    study_ = open_study(storage, study, seed)
-    run_trial = objective(base, env_id, steps, eval_every, probe_seeds)
-    stop = optuna.study.MaxTrialsCallback(trials, states=FINISHED)
+    """Run trials until the study holds `trials` finished ones (all workers').
+
+    A trial whose training raises is recorded as failed, with its error, and the
+    worker goes on; after `trials` failures in all the worker stops (something is
+    wrong with every trial, not with one).
+    """
+    check_space(base)
+    if eval_every > steps:
+        raise ValueError(
+            f"eval_every ({eval_every}) must be <= steps ({steps}): a trial is scored "
+            "on its evaluations"
+        )
+    study_ = open_study(storage, study, seed, heartbeat)
+    # a study is one search: workers that would search from elsewhere are refused
+    setup = {"env_id": env_id, "base": base.to_dict()}
+    if "setup" not in study_.user_attrs:
+        study_.set_user_attr("setup", setup)
+    elif study_.user_attrs["setup"] != setup:
+        raise ValueError(
+            f"study {study!r} searches {study_.user_attrs['setup']}, not {setup}; "
+            "give this search another --study"
+        )
+    run_trial = objective(base, env_id, steps, eval_every, probe_seeds, seed)
+    stops = [
+        optuna.study.MaxTrialsCallback(trials, states=FINISHED),
+        optuna.study.MaxTrialsCallback(trials, states=(TrialState.FAIL,)),
+    ]
     if len(study_.get_trials(deepcopy=False, states=FINISHED)) < trials:
-        study_.optimize(run_trial, callbacks=[stop], catch=())
+        study_.optimize(run_trial, callbacks=stops, catch=(Exception,))
     return study_
 
 
 def config_from_params(base: DQNConfig, params: dict) -> DQNConfig:
     """The agent's settings with a trial's (or a saved JSON's) parameters."""
-    return base.replace(**params)
+    return DQNConfig.from_dict({**base.to_dict(), **params})
 
 
 def save_best(study: optuna.Study, path: str | Path) -> Path:
@@ -164,49 +290,6 @@ def save_best(study: optuna.Study, path: str | Path) -> Path:
     }
     path.write_text(json.dumps(record, indent=1))
     return path
-
-
-def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m utils.search",
-        description="Run one worker of a DQN hyperparameter search.",
-    )
-    parser.add_argument(
-        "--storage",
-        default=DEFAULT_STORAGE,
-        help="a database URL (sqlite:///..., postgresql://..., mysql+pymysql://...) "
-        "or a journal file path shared by the workers (default: %(default)s)",
-    )
-    parser.add_argument("--study", default="lander", help="the study's name")
-    parser.add_argument(
-        "--trials",
-        type=int,
-        required=True,
-        help="finished trials the study should hold (all workers together)",
-    )
-    parser.add_argument("--env", default="LunarLander-v3", help="a gymnasium id")
-    parser.add_argument("--steps", type=int, default=50_000, help="steps per trial")
-    parser.add_argument(
-        "--eval-every", type=int, default=10_000, help="steps between reports"
-    )
-    parser.add_argument(
-        "--probes", type=int, default=20, help="probe starts (seeds 30,000 on)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="this worker's sampler seed"
-    )
-    parser.add_argument(
-        "--base",
-        default=None,
-        help="JSON of DQNConfig settings the search starts from (default: LANDER)",
-    )
-    args = parser.parse_args(argv)
-    for name in ("trials", "steps", "eval_every", "probes"):
-        if getattr(args, name) < 1:
-            parser.error(
-                f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}"
-            )
-    return args
 
 
 # the search's starting point for LunarLander (notebook 09's hand-set settings)
@@ -231,6 +314,126 @@ LANDER = DQNConfig(
 )
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, every value checked: a bad one is a one-line error."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.search",
+        description="Run one worker of a DQN hyperparameter search.",
+    )
+    parser.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help="a database URL (sqlite:///..., postgresql://..., "
+        "mysql+pymysql://...) or a journal file path shared by the workers "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--study", default="lander", help="the study's name")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        required=True,
+        help="finished trials the study should hold (all workers together)",
+    )
+    parser.add_argument("--env", default="LunarLander-v3", help="a gymnasium id")
+    parser.add_argument("--steps", type=int, default=50_000, help="steps per trial")
+    parser.add_argument(
+        "--eval-every", type=int, default=10_000, help="steps between reports"
+    )
+    parser.add_argument(
+        "--probes", type=int, default=20, help="probe starts (seeds 30,000 on)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the search's seed: trial k's random draws come from it and k, so "
+        "every worker of a study can share it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=60,
+        help="seconds between a database worker's signs of life; a trial silent "
+        "for twice that is marked failed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        help="JSON of DQNConfig settings that adjust the starting point (LANDER)",
+    )
+    args = parser.parse_args(argv)
+    for name, low in (
+        ("trials", 1),
+        ("steps", 1),
+        ("eval_every", 1),
+        ("probes", 1),
+        ("seed", 0),
+        ("heartbeat", 1),
+    ):
+        if getattr(args, name) < low:
+            flag = f"--{name.replace('_', '-')}"
+            parser.error(f"{flag} must be >= {low}, got {getattr(args, name)}")
+    if args.seed >= 2**32:
+        parser.error(f"--seed must be < 2**32, got {args.seed}")
+    if not args.study.strip():
+        parser.error("--study must name the study, got an empty name")
+    if args.eval_every > args.steps:
+        parser.error(
+            f"--eval-every ({args.eval_every}) must be <= --steps ({args.steps}): "
+            "a trial is scored on its evaluations"
+        )
+    try:
+        check_storage(args.storage)
+        args.base = base_from_json(args.base)
+        check_space(args.base)
+        check_env(args.env)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.steps < args.base.num_envs:
+        parser.error(
+            f"--steps must be >= num_envs ({args.base.num_envs}), got {args.steps}"
+        )
+    return args
+
+
+def base_from_json(text: str | None) -> DQNConfig:
+    """LANDER adjusted by a JSON object of settings (None: LANDER itself)."""
+    if text is None:
+        return LANDER
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--base is not JSON ({error}): {text!r}") from error
+    if not isinstance(settings, dict):
+        raise ValueError(f"--base must be a JSON object of settings, got {text!r}")
+    searched = sorted(set(settings) & {"learning_rate", *CHOICES})
+    if searched:
+        raise ValueError(
+            f"--base sets {', '.join(searched)}, which the search chooses; leave "
+            "them out (or change utils.search's choices)"
+        )
+    return DQNConfig.from_dict({**LANDER.to_dict(), **settings})
+
+
+def check_env(env_id: str) -> None:
+    """Refuse an id gymnasium does not know, or an environment the agent cannot play."""
+    import gymnasium as gym
+
+    import blobenv  # noqa: F401 - registers the course's own ids (blobenv/...)
+
+    try:
+        env = gym.make(env_id)
+    except gym.error.Error as error:
+        raise ValueError(f"--env {env_id!r}: {error}") from error
+    space, actions = env.observation_space, env.action_space
+    env.close()
+    if not isinstance(actions, gym.spaces.Discrete) or len(space.shape or ()) != 1:
+        raise ValueError(
+            f"--env {env_id!r} needs Discrete actions and a 1-D observation, "
+            f"has {actions} and {space}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     import tensorflow as tf
@@ -238,28 +441,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per worker
     tf.config.threading.set_inter_op_parallelism_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base = LANDER
-    if args.base is not None:
-        settings = json.loads(args.base)
-        if "hidden_units" in settings:
-            settings["hidden_units"] = tuple(settings["hidden_units"])
-        base = DQNConfig(**settings)
     probe_seeds = range(30_000, 30_000 + args.probes)
-    study = work(
+    try:
+        study = run_worker(args, probe_seeds)
+    except (ValueError, OperationalError) as error:  # a one-line error, as at parse
+        first = str(error).strip().splitlines()[0]
+        sys.exit(f"python -m utils.search: error: {first}")
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    best = (
+        f"best {study.best_value:.1f} (trial {study.best_trial.number})"
+        if complete
+        else "none complete"
+    )
+    print(f"study {args.study!r}: {len(finished)} finished trials, {best}")
+
+
+def run_worker(args: argparse.Namespace, probe_seeds) -> optuna.Study:
+    return work(
         args.storage,
         args.study,
         args.trials,
-        base,
+        args.base,
         args.env,
         args.steps,
         args.eval_every,
         probe_seeds,
         args.seed,
-    )
-    finished = study.get_trials(deepcopy=False, states=FINISHED)
-    print(
-        f"study {args.study!r}: {len(finished)} finished trials, "
-        f"best {study.best_value:.1f} (trial {study.best_trial.number})"
+        args.heartbeat,
     )
 
 

@@ -14,6 +14,9 @@ def seed_everything(seed: int, tensorflow: bool = False) -> np.random.Generator:
     Returns a NumPy Generator for the notebook's own random draws. TensorFlow is
     imported only when asked for, so tabular notebooks start fast.
     """
+    from utils.config import check_seed
+
+    seed = check_seed("seed", seed)  # before anything is seeded with it
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - code that still uses the global RNG

@@ -169,6 +169,11 @@ def test_ansi_render():
             "actions must be one of ('diagonal', 'all'), got 'straight'",
         ),
         ({"render_mode": "human"}, "got 'human'"),
+        ({"moving_food": "no"}, "moving_food must be True or False, got 'no'"),
+        (
+            {"render_size": 12.5},
+            "render_size must be an integer >= size (10), got 12.5",
+        ),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, message):
@@ -194,6 +199,8 @@ def test_bad_reset_options():
         env.reset(options={"player": (10, 0), "food": (1, 1), "enemy": (2, 2)})
     with pytest.raises(ValueError, match="must differ"):
         env.reset(options={"player": (1, 1), "food": (1, 1), "enemy": (2, 2)})
+    with pytest.raises(ValueError, match="reset options are player, food and enemy"):
+        env.reset(options={"Player": (1, 1)})
 
 
 def test_package_exports():

@@ -1,6 +1,7 @@
 """Checkpoints: a resumed run is the same run, and a bad checkpoint changes nothing."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -120,58 +121,203 @@ def test_a_fresh_run_refuses_a_folder_with_another_runs_checkpoints(saved):
     assert agent.env_steps == 0
 
 
-def test_checkpoints_need_one_environment(tmp_path):
-    agent = DQNAgent("CartPole-v1", SMALL.replace(num_envs=2), seed=0)
-    with pytest.raises(ValueError, match="checkpoints need num_envs=1"):
-        agent.train(100, 10_000, progress=False, checkpoint_dir=tmp_path)
-
-
 def truncate(file):
     file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
 
 
-@pytest.mark.parametrize(
-    ("env_id", "changes", "damage", "message"),
-    [
-        ("CartPole-v1", {}, "missing", "no checkpoint folder at"),
-        ("CartPole-v1", {}, "no_state", "not a complete checkpoint: no state.json"),
-        ("CartPole-v1", {}, "state.json", r"state.json is truncated or corrupt"),
-        ("CartPole-v1", {}, "memory_observations.npy", "truncated or corrupt"),
-        ("CartPole-v1", {}, "optimizer_3.npy", "optimizer_3.npy is truncated"),
-        ("CartPole-v1", {}, "kept_network.keras", "not a readable .keras model"),
-        ("Acrobot-v1", {}, None, "written for CartPole-v1, this agent plays Acrobot"),
-        (
-            "CartPole-v1",
-            {"hidden_units": (32,)},
-            None,
-            r"hidden_units: checkpoint \(16,\), agent \(32,\)",
-        ),
-        (
-            "CartPole-v1",
-            {"memory_capacity": 800},
-            None,
-            "memory_capacity: checkpoint 500, agent 800",
-        ),
-    ],
-)
-def test_a_bad_checkpoint_names_what_is_wrong_and_changes_nothing(
-    saved, tmp_path, env_id, changes, damage, message
-):
-    _, path = saved
+@pytest.fixture(scope="module")
+def victim():
+    """An agent that has trained (with a probe), which no failed load may change."""
+    agent = DQNAgent("CartPole-v1", SMALL, seed=1)
+    agent.train(200, 100, probe_seeds=(7,), progress=False)
+    return agent
+
+
+def damaged_copy(path, tmp_path, change):
+    """A copy of checkpoint `path` with `change(copy)` applied."""
     copy = tmp_path / path.name
     shutil.copytree(path, copy)
-    if damage == "missing":
-        shutil.rmtree(copy)
-    elif damage == "no_state":
-        (copy / "state.json").unlink()
-    elif damage is not None:
-        truncate(copy / damage)
-    agent = DQNAgent(env_id, SMALL.replace(**changes), seed=1)
-    agent.train(200, 100, probe_seeds=(7,), progress=False)
+    change(copy)
+    return copy
+
+
+def edit_state(edit):
+    def change(copy):
+        state = json.loads((copy / "state.json").read_text())
+        edit(state)
+        (copy / "state.json").write_text(json.dumps(state))
+
+    return change
+
+
+def assert_refused_and_unchanged(agent, copy, message):
     before = snapshot(agent)
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         agent.load_checkpoint(copy)
     assert_same(before, snapshot(agent))
+
+
+def checkpoint_files(saved):
+    return sorted(p.name for p in saved[1].iterdir())
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_every_file_deleted_or_truncated_is_named_and_changes_nothing(
+    saved, victim, tmp_path, damage
+):
+    _, path = saved
+    names = checkpoint_files(saved)
+    assert len(names) > 15
+    for name in names:
+        act = (lambda f: f.unlink()) if damage == "delete" else truncate
+        copy = damaged_copy(path, tmp_path / name, lambda c, n=name, a=act: a(c / n))
+        assert_refused_and_unchanged(victim, copy, re.escape(name))
+
+
+def delete(keys):
+    def edit(state):
+        *parents, last = keys
+        for key in parents:
+            state = state[key]
+        del state[last]
+
+    return edit
+
+
+def set_to(keys, value):
+    def edit(state):
+        *parents, last = keys
+        for key in parents:
+            state = state[key]
+        state[last] = value
+
+    return edit
+
+
+STATE_FIELDS = list(checkpoint.FIELDS)
+RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [(delete([k]), f"no '{k}'") for k in STATE_FIELDS]
+    + [(set_to([k], None), f"'{k}' is None") for k in STATE_FIELDS]
+    + [(delete(["rng", k]), f"'rng' has no {k}") for k in RNG_KEYS]
+    + [(set_to(["rng", k], {"x": 1}), f"rng.{k} is not") for k in RNG_KEYS]
+    + [
+        (delete(["format"]), "has format None, expected 2"),
+        (delete(["memory", "size"]), "'memory' needs integer capacity, position"),
+        (set_to(["memory", "size"], 10**6), "replay memory holds 1000000 transitions"),
+        (set_to(["memory", "position"], 10), "replay position 10 does not fit size"),
+        (set_to(["epsilon"], 0.5), "epsilon 0.5 is not the schedule's"),
+        (set_to(["env_steps"], 999), "the checkpoint is at step 999"),
+        (set_to(["log", "episode_returns"], "abc"), "'log.episode_returns' is not"),
+        (set_to(["log", "kept_step"], 12345), "'log.kept_step' 12345 is not"),
+        (set_to(["episodes"], 999), "'log.episode_steps' holds"),
+        (delete(["files", "memory_rewards.npy"]), "lists no memory_rewards.npy"),
+        (set_to(["memory", "position"], 501), "replay position 501 does not fit"),
+        (set_to(["log", "probe"], []), "'log' does not hold a training log"),
+        (set_to(["config", "n_step"], 2.5), "holds bad settings: DQNConfig: n_step"),
+        (set_to(["checkpoint_step"], 10**9), "checkpoint_step 1000000000 is after"),
+        (set_to(["optimizer_variables"], [{}]), "optimizer_variables is corrupt"),
+        (set_to(["seed"], 2), "continues the run of seed 2, this agent's seed is 1"),
+    ],
+)
+def test_every_field_deleted_or_corrupted_is_named_and_changes_nothing(
+    saved, victim, tmp_path, edit, message
+):
+    copy = damaged_copy(saved[1], tmp_path, edit_state(edit))
+    assert_refused_and_unchanged(victim, copy, re.escape(message))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "changes", "message"),
+    [
+        ("Acrobot-v1", {}, "written for CartPole-v1, this agent plays Acrobot"),
+        (
+            "CartPole-v1",
+            {"hidden_units": (32,)},
+            r"hidden_units: checkpoint \(16,\), agent \(32,\)",
+        ),
+        ("CartPole-v1", {"memory_capacity": 800}, "memory_capacity: checkpoint 500"),
+    ],
+)
+def test_another_runs_checkpoint_is_refused(saved, env_id, changes, message):
+    agent = DQNAgent(env_id, SMALL.replace(**changes), seed=1)
+    assert_refused_and_unchanged(agent, saved[1], message)
+
+
+def test_a_missing_folder_is_named(victim, tmp_path):
+    assert_refused_and_unchanged(victim, tmp_path / "nowhere", "no checkpoint folder")
+
+
+def test_a_list_of_units_resumes_its_own_checkpoint(tmp_path):
+    config = SMALL.replace(hidden_units=[16])
+    agent = DQNAgent("CartPole-v1", config, seed=4)
+    agent.train(
+        300, 10_000, progress=False, checkpoint_dir=tmp_path, checkpoint_every=100
+    )
+    resumed = DQNAgent("CartPole-v1", config, seed=4)
+    resumed.load_checkpoint(checkpoint.latest(tmp_path))
+    assert resumed.env_steps == checkpoint.step_of(checkpoint.latest(tmp_path))
+
+
+def test_save_refuses_mid_episode_and_several_environments(saved, tmp_path):
+    agent = DQNAgent("CartPole-v1", SMALL, seed=1)
+    with pytest.raises(ValueError, match="has not played yet"):
+        checkpoint.save(agent, tmp_path)
+    agent.train(5, 10_000, progress=False)  # no CartPole episode ends in 5 steps
+    with pytest.raises(ValueError, match="is mid-episode"):
+        checkpoint.save(agent, tmp_path)
+    several = DQNAgent("CartPole-v1", SMALL.replace(num_envs=2), seed=1)
+    with pytest.raises(ValueError, match="checkpoints need num_envs=1"):
+        checkpoint.save(several, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stray_folders_are_not_checkpoints_and_leftovers_are_removed(saved, tmp_path):
+    agent, path = saved
+    folder = tmp_path / "run"
+    shutil.copytree(path, folder / path.name)
+    (folder / "step-old").mkdir()
+    (folder / "notes.txt").write_text("mine")
+    leftover = folder / f"{checkpoint.WRITING}step-000000001-x"
+    leftover.mkdir()
+    assert checkpoint.latest(folder) == folder / path.name
+    resumed = DQNAgent.from_checkpoint(folder / path.name)
+    resumed.train(
+        resumed.env_steps + 400,
+        10_000,
+        progress=False,
+        checkpoint_dir=folder,
+        checkpoint_every=100,
+    )
+    assert not leftover.exists()
+    assert (folder / "step-old").is_dir() and (folder / "notes.txt").exists()
+    assert checkpoint.step_of(checkpoint.latest(folder)) > checkpoint.step_of(path)
+
+
+def test_saving_into_a_folder_of_another_run_deletes_nothing(saved, tmp_path):
+    _, path = saved
+    shutil.copytree(path, tmp_path / path.name)
+    other = DQNAgent("CartPole-v1", SMALL, seed=9)
+    other.train(checkpoint.step_of(path) + 50, 10_000, progress=False)
+    while not other._needs_reset.all():  # on to an episode end
+        other.train(other.env_steps + 1, 10_000, progress=False)
+    with pytest.raises(FileExistsError, match="holds checkpoints of another run"):
+        checkpoint.save(other, tmp_path, keep=1)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_resuming_into_a_folder_of_another_run_is_refused(saved, tmp_path):
+    _, path = saved
+    shutil.copytree(path, tmp_path / path.name)
+    other = DQNAgent("CartPole-v1", SMALL, seed=9)
+    other.train(checkpoint.step_of(path) + 50, 10_000, progress=False)
+    with pytest.raises(FileExistsError, match="holds checkpoints of another run"):
+        other.train(
+            other.env_steps + 100, 10_000, progress=False, checkpoint_dir=tmp_path
+        )
 
 
 # -- the same run, interrupted and resumed in a fresh process --------------------------
@@ -194,8 +340,8 @@ RUN = textwrap.dedent(
     else:
         agent = DQNAgent("LunarLander-v3", config, seed=5)
     saving = {} if mode == "straight" else {"checkpoint_dir": folder}
-    agent.train(3_000, 1_000, probe_seeds=(1, 2), held_out_seeds=(3,),
-                progress=False, checkpoint_every=1_500, **saving)
+    agent.train(1_500, 500, probe_seeds=(1, 2), held_out_seeds=(3,),
+                progress=False, checkpoint_every=700, **saving)
     arrays = agent.q_network.get_weights() + agent.target_network.get_weights()
     arrays += [v.numpy() for v in agent.optimizer.variables]
     arrays += [getattr(agent.memory, f) for f in checkpoint.MEMORY_FIELDS]
@@ -220,7 +366,7 @@ def test_half_then_a_fresh_process_resuming_is_the_same_run_bit_for_bit(tmp_path
     interrupted.kill()  # as a closed laptop or a lost Colab session would
     interrupted.wait()
     (first,) = checkpoint.checkpoints(folder)
-    assert 1_500 <= checkpoint.step_of(first) < 3_000
+    assert 700 <= checkpoint.step_of(first) < 1_500
     resumed = run_python("resume", folder, tmp_path / "resumed")
     assert resumed.wait() == 0 and straight.wait() == 0
     a = np.load(tmp_path / "straight.npz")

@@ -1,11 +1,11 @@
-import re
+import os
 
 import keras
 import numpy as np
 import pytest
 
 from utils import load_model, save_model
-from utils.dqn import DQNAgent, DQNConfig, DuelingHead, Run, train_runs
+from utils.dqn import DQNAgent, DQNConfig, DuelingHead
 
 GAMMA = 0.5
 # a linear Q-network on CartPole's 4 numbers: Q(e_k) is row k of the kernel
@@ -175,37 +175,70 @@ def test_same_seed_same_weights():
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
 
 
-def test_a_worker_saves_the_kept_weights_where_its_run_says(tmp_path):
-    # the kept weights leave the worker process only through kept_path
-    config = DQNConfig(learning_starts=256)
-    path = tmp_path / "kept.keras"
-    run = Run("CartPole-v1", config, 3, 1_200, 400, (1, 2, 3), (4, 5, 6), str(path))
-    (log,) = train_runs([run], workers=1)
-    agent = DQNAgent("CartPole-v1", config, seed=0)
-    kept = load_model(path).get_weights()
-    held_out = agent.evaluate(run.held_out_seeds, weights=kept).mean()
-    assert held_out == log.kept_held_out_mean()
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"target": "polyak"}, "target must be one of"),
-        ({"loss": "l1"}, "loss must be one of"),
-        ({"n_step": 0}, "n_step must be >= 1, got 0"),
-        ({"tau": 0.0}, "tau must be in (0, 1], got 0.0"),
-        (
-            {"learning_starts": 10},
-            "learning_starts must be >= batch_size * gradient_steps (256)",
-        ),
-        ({"double": True, "target": "none"}, "double=True needs a target network"),
-    ],
-)
-def test_bad_settings_name_the_value_and_what_was_expected(changes, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        DQNConfig(**changes)
-
-
 def test_an_environment_without_discrete_actions_is_refused():
     with pytest.raises(ValueError, match="Pendulum-v1 needs a Discrete action space"):
         DQNAgent("Pendulum-v1")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: DQNAgent("CartPole-v1", seed=-1), r"seed must be an integer in \[0"),
+        (lambda: DQNAgent("CartPole-v1", seed=True), "seed must be an integer"),
+        (lambda: DQNAgent("CartPole-v1", seed=2**32), "seed must be an integer"),
+        (lambda: DQNAgent("CartPole-v1", config={}), "config must be a DQNConfig"),
+    ],
+)
+def test_a_bad_seed_or_config_is_refused_before_anything_is_seeded(make, message):
+    before = os.environ.get("PYTHONHASHSEED")
+    with pytest.raises(ValueError, match=message):
+        make()
+    assert os.environ.get("PYTHONHASHSEED") == before
+
+
+@pytest.fixture(scope="module")
+def small_agent():
+    config = DQNConfig(hidden_units=(8,), num_envs=1, gradient_steps=1)
+    return DQNAgent("CartPole-v1", config, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"probe_seeds": 5}, "probe_seeds must be a sequence of seeds"),
+        ({"probe_seeds": [1.5]}, "each of probe_seeds must be an integer"),
+        ({"held_out_seeds": [-3]}, "each of held_out_seeds must be an integer"),
+        ({"probe_seeds": {1, 2}}, "probe_seeds must be a sequence"),
+        ({"kept_path": "kept.h5"}, "kept_path must end in .keras"),
+        ({"callback": 5}, "callback must be callable"),
+    ],
+)
+def test_bad_training_arguments_are_refused_before_a_step(
+    small_agent, arguments, message
+):
+    with pytest.raises(ValueError, match=message):
+        small_agent.train(100, 50, progress=False, **arguments)
+    assert small_agent.env_steps == 0
+
+
+def test_a_fresh_run_does_not_overwrite_another_runs_kept_weights(
+    small_agent, tmp_path
+):
+    path = tmp_path / "kept.keras"
+    path.write_bytes(b"an earlier run's network")
+    with pytest.raises(FileExistsError, match="another run's kept weights"):
+        small_agent.train(100, 50, kept_path=path, progress=False)
+    assert path.read_bytes() == b"an earlier run's network"
+
+
+def test_evaluate_refuses_no_seeds(small_agent):
+    with pytest.raises(ValueError, match="at least one start state"):
+        small_agent.evaluate([])
+
+
+def test_a_checkpoint_folder_that_is_a_file_is_refused(small_agent, tmp_path):
+    file = tmp_path / "checkpoints"
+    file.write_text("not a folder")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        small_agent.train(100, 50, checkpoint_dir=file, progress=False)
+    assert small_agent.env_steps == 0

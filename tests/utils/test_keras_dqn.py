@@ -108,3 +108,69 @@ def test_fit_minibatches_makes_one_update_per_minibatch_like_fit(dqn):
     history = twin.fit_minibatches(x, batch_size=2)
     assert len(history.history["loss"]) == 1  # one fit call, one epoch
     np.testing.assert_allclose(twin.get_weights()[0], dqn.get_weights()[0], rtol=1e-6)
+
+
+ONE_TRANSITION = (
+    np.array([[1.0, 0.0]]),  # state 0
+    np.array([1]),  # action 1: Q = 2
+    np.array([1.0]),
+    np.array([[0.0, 1.0]]),  # next state 1: max Q_target = 4
+    np.array([False]),
+)
+
+
+def test_evaluate_gives_the_loss_of_the_td_error_without_learning(dqn):
+    before = dqn.network.get_weights()[0].copy()
+    # TD target 1 + 0.25 * 4 = 2 equals Q = 2: no error; then 3 against 2
+    assert dqn.evaluate(x=ONE_TRANSITION, verbose=0) == pytest.approx(0.0)
+    worse = (*ONE_TRANSITION[:2], np.array([2.0]), *ONE_TRANSITION[3:])
+    assert dqn.evaluate(x=worse, verbose=0) == pytest.approx(1.0)
+    np.testing.assert_array_equal(dqn.network.get_weights()[0], before)
+
+
+def test_a_metric_compares_the_taken_actions_q_value_with_its_td_target():
+    model = KerasDQN(linear_network(), discount=0.5, n_step=2)
+    model.network.set_weights([np.array([[1.0, 2.0, 3.0], [4.0, 0.0, -1.0]])])
+    model.sync_target()
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    worse = (*ONE_TRANSITION[:2], np.array([3.5]), *ONE_TRANSITION[3:])
+    history = model.fit(x=worse, batch_size=1, verbose=0)
+    assert history.history["mae"] == pytest.approx([2.5])  # |2 - (3.5 + 1)|
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        {"metrics": ["accuracy"]},
+        {"metrics": ["acc"]},
+        {"weighted_metrics": ["accuracy"]},
+        {"metrics": {"output_0": "accuracy"}},
+        {"metrics": [keras.metrics.binary_accuracy]},
+        {"metrics": [keras.metrics.CategoricalAccuracy(name="q")]},
+    ],
+)
+def test_an_accuracy_metric_is_refused_with_what_to_use(metrics):
+    model = KerasDQN(linear_network())
+    with pytest.raises(ValueError, match="means nothing for a Q-value regression"):
+        model.compile(optimizer="sgd", loss="mse", **metrics)
+
+
+def test_a_metric_whose_name_only_contains_acc_is_not_refused():
+    model = KerasDQN(linear_network())
+    model.compile(
+        optimizer="sgd",
+        loss="mse",
+        metrics=[keras.metrics.MeanSquaredError(name="accumulated_mse")],
+    )
+
+
+def test_save_and_load_model_keep_both_networks(dqn, tmp_path):
+    dqn.target_network.set_weights([np.full((2, 3), 7.0)])
+    path = save_model(tmp_path / "dqn.keras", dqn)
+    loaded = load_model(path)
+    assert isinstance(loaded, KerasDQN) and (loaded.discount, loaded.n_step) == (0.5, 2)
+    for a, b in zip(dqn.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.target_network.get_weights()[0], 7.0)
+    assert loaded.loss == "mse"  # still compiled
+    assert isinstance(loaded.optimizer, keras.optimizers.SGD)

@@ -101,7 +101,11 @@ def test_one_step_is_the_plain_transition(memory):
 
 @pytest.mark.parametrize(
     ("n_step", "discount", "message"),
-    [(0, 0.9, "n_step must be >= 1, got 0"), (3, 1.5, "discount must be in")],
+    [
+        (0, 0.9, "n_step must be an integer >= 1, got 0"),
+        (2.5, 0.9, "n_step must be an integer >= 1, got 2.5"),
+        (3, 1.5, "discount must be in"),
+    ],
 )
 def test_bad_settings_are_named(memory, n_step, discount, message):
     with pytest.raises(ValueError, match=message):

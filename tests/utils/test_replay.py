@@ -75,3 +75,23 @@ def test_sampling_more_than_held_is_a_clear_error():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
         ReplayMemory(0, (2,))
+
+
+def test_an_observation_of_the_wrong_shape_is_refused_and_writes_nothing():
+    memory = ReplayMemory(2, (2,), np.float32, seed=0)
+    memory.append(np.ones(2), 1, 1.0, np.ones(2), False)
+    before = [a.copy() for a in (memory.observations, memory.actions, memory.rewards)]
+    with pytest.raises(ValueError, match=r"next_observation must have shape \(2,\)"):
+        memory.append(np.full(2, 9.0), 0, -99.0, np.ones(3), False)
+    after = (memory.observations, memory.actions, memory.rewards)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert (len(memory), memory.position) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [((10.5, (2,)), "capacity must be an integer"), ((10, 4), "observation_shape")],
+)
+def test_bad_construction_is_refused(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        ReplayMemory(*arguments)

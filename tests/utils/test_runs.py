@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,19 @@ def test_fixed_non_trainable_weights_survive_save_and_load(tmp_path):
         model(x, training=False).numpy().argmax(1),
         loaded(x, training=False).numpy().argmax(1),
     )
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "", "a/b"])
+def test_a_run_folder_stays_under_its_root(tmp_path, name):
+    with pytest.raises(ValueError, match="notebook must be a plain folder name"):
+        make_run_dir(name, root=tmp_path)
+
+
+def test_a_saved_array_is_readable_by_others_as_a_plain_file_would_be(tmp_path):
+    path = save_array(tmp_path / "a.npy", np.zeros(3))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    (tmp_path / "folder.npy").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        save_array(tmp_path / "folder.npy", np.zeros(3))

@@ -1,14 +1,17 @@
-"""The hyperparameter search: trials that report, and workers that share a study."""
+"""The hyperparameter search: trials that report, workers that share a study (on a
+journal file and on a real PostgreSQL server), and a command line that refuses
+bad values in one line."""
 
 import json
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
 
 from utils import search
-from utils.dqn import DQNConfig
+from utils.config import DQNConfig
 
 TINY = {
     "hidden_units": [16],
@@ -17,57 +20,174 @@ TINY = {
     "learning_starts": 512,
     "memory_capacity": 2_000,
 }
+BASE = search.LANDER.replace(**TINY)
 
 
-def worker(storage, seed):
+def worker(storage, trials=6, steps=900, study="shared", heartbeat=60):
+    """A `python -m utils.search` process on CartPole; every worker seed 0."""
     command = [sys.executable, "-m", "utils.search", "--storage", str(storage)]
-    command += ["--study", "shared", "--trials", "6", "--env", "CartPole-v1"]
-    command += ["--steps", "900", "--eval-every", "300", "--probes", "2"]
-    command += ["--seed", str(seed), "--base", json.dumps(TINY)]
+    command += ["--study", study, "--trials", str(trials), "--env", "CartPole-v1"]
+    command += ["--steps", str(steps), "--eval-every", "300", "--probes", "2"]
+    command += ["--heartbeat", str(heartbeat), "--base", json.dumps(TINY)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
-def test_two_worker_processes_share_one_journal_study(tmp_path):
+def check_shared(study, workers, total):
+    """One study: distinct trials, seeds and settings, both workers did trials,
+    every trial reported, one best."""
+    trials = study.get_trials(states=search.FINISHED)
+    assert total <= len(trials) <= total + 1  # each may start one more before it sees
+    numbers = [t.number for t in trials]
+    assert len(set(numbers)) == len(numbers)
+    assert len({t.user_attrs["seed"] for t in trials}) == len(trials)
+    assert len({t.user_attrs["sampler_seed"] for t in trials}) == len(trials)
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == workers
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert study.best_value == max(t.value for t in complete)
+    for t in trials:  # every trial reported its evaluations to the pruner
+        assert set(t.intermediate_values) <= {0, 1, 2} and t.intermediate_values
+
+
+def test_two_worker_processes_with_one_seed_share_one_journal_study(tmp_path):
     storage = tmp_path / "study.journal"
-    workers = [worker(storage, seed) for seed in (1, 2)]
+    workers = [worker(storage, trials=4) for _ in range(2)]
     outputs = [w.communicate()[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(
         study_name="shared", storage=search.storage_from(str(storage))
     )
-    trials = study.get_trials(states=search.FINISHED)
-    assert 6 <= len(trials) <= 7  # each worker may start one more before it sees 6
-    numbers = [t.number for t in trials]
-    assert len(set(numbers)) == len(numbers)
-    assert len({t.user_attrs["seed"] for t in trials}) == len(trials)
-    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both did trials
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert study.best_value == max(t.value for t in complete)
-    for t in trials:  # every trial reported its evaluations to the pruner
-        assert set(t.intermediate_values) <= {0, 1, 2} and t.intermediate_values
+    check_shared(study, workers=2, total=4)
     assert all("finished trials, best" in output for output in outputs)
 
 
-def test_a_rerun_resumes_the_study_to_its_total(tmp_path):
+def test_a_rerun_resumes_to_its_total_without_repeating_settings(tmp_path):
     storage = f"sqlite:///{tmp_path}/study.db"
-    base = DQNConfig(**{**TINY, "hidden_units": (16,)})
-    args = (base, "CartPole-v1", 600, 300, (1, 2))
+    args = (BASE, "CartPole-v1", 600, 300, (1, 2))
     first = search.work(storage, "resumable", 2, *args, seed=0)
     assert len(first.get_trials(states=search.FINISHED)) == 2
     again = search.work(storage, "resumable", 3, *args, seed=0)
     trials = again.get_trials(states=search.FINISHED)
     assert [t.number for t in trials] == [0, 1, 2]  # the first two were kept
+    # a fresh sampler with the same seed would have drawn trial 0's settings again
+    assert trials[2].params != trials[0].params
     path = search.save_best(again, tmp_path / "best.json")
     saved = json.loads(path.read_text())
     assert saved["trial"] == again.best_trial.number and saved["params"]
-    assert (
-        search.config_from_params(base, saved["params"]).learning_rate
-        == (saved["params"]["learning_rate"])
-    )
+    config = search.config_from_params(BASE, saved["params"])
+    assert config.learning_rate == saved["params"]["learning_rate"]
     with pytest.raises(FileExistsError, match="saved once"):
         search.save_best(again, path)
 
 
-def test_bad_counts_are_refused_with_their_value():
+def test_a_trial_that_raises_is_failed_and_the_worker_goes_on(tmp_path, monkeypatch):
+    real = search.suggest_settings
+
+    def first_trial_breaks(trial):
+        if trial.number == 0:
+            raise RuntimeError("out of memory")
+        return real(trial)
+
+    monkeypatch.setattr(search, "suggest_settings", first_trial_breaks)
+    storage = f"sqlite:///{tmp_path}/study.db"
+    study = search.work(storage, "s", 2, BASE, "CartPole-v1", 300, 300, (1,))
+    assert [t.state.name for t in study.get_trials()] == [
+        "FAIL",
+        "COMPLETE",
+        "COMPLETE",
+    ]
+    assert study.trials[0].user_attrs["error"] == "RuntimeError: out of memory"
+
+
+def test_a_worker_whose_every_trial_fails_stops(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "suggest_settings", lambda trial: 1 / 0)
+    storage = f"sqlite:///{tmp_path}/study.db"
+    study = search.work(storage, "s", 3, BASE, "CartPole-v1", 300, 300, (1,))
+    assert [t.state.name for t in study.get_trials()] == ["FAIL"] * 3
+
+
+def test_base_adjusts_the_lunarlander_settings():
+    assert search.base_from_json('{"n_step": 1}') == search.LANDER.replace(n_step=1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--trials", "0"], "--trials must be >= 1, got 0"),
+        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["--heartbeat", "0"], "--heartbeat must be >= 1"),
+        (["--steps", "600", "--eval-every", "900"], "--eval-every (900) must be <="),
+        (["--base", "{bad"], "--base is not JSON"),
+        (["--base", "[1]"], "--base must be a JSON object"),
+        (["--base", '{"learning_rat": 1}'], "no setting 'learning_rat'"),
+        (["--base", '{"n_step": 2.5}'], "n_step must be an integer >= 1, got 2.5"),
+        (["--base", '{"batch_size": 32}'], "--base sets batch_size, which the search"),
+        (["--seed", str(2**32)], "--seed must be < 2**32"),
+        (["--study", ""], "--study must name the study"),
+        (["--storage", ""], "the storage is empty"),
+        (["--storage", "STUDY.DB"], "for an SQLite database write sqlite:///"),
+        (["--storage", "sqlite:///:memory:"], "names no SQLite file"),
+        (
+            ["--base", '{"num_envs": 16}', "--steps", "8", "--eval-every", "8"],
+            "--steps must",
+        ),
+        (
+            ["--base", '{"learning_starts": 300}'],
+            "the search would suggest",
+        ),
+        (["--storage", "runs/study.db"], "for an SQLite database write sqlite:///"),
+        (["--storage", "sqlite://"], "names no SQLite file"),
+        (["--storage", "nosuchdb://x"], "is not a database URL"),
+        (["--storage", "mysql+pymysql://u@host/db"], "needs a database driver"),
+        (["--env", "NoSuchEnv-v0"], "--env 'NoSuchEnv-v0'"),
+        (["--env", "Pendulum-v1"], "needs Discrete actions"),
+    ],
+)
+def test_bad_command_line_values_are_one_line_errors(argv, message, capsys):
     with pytest.raises(SystemExit):
-        search.parse(["--trials", "0"])
+        search.parse(["--trials", "3", *argv])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("python -m utils.search: error:") and message in error
+
+
+def test_the_search_space_cannot_suggest_refused_settings():
+    search.check_space(search.LANDER)  # every combination builds a DQNConfig
+    with pytest.raises(ValueError, match="batch_size"):
+        search.check_space(DQNConfig(learning_starts=300, gradient_steps=2))
+
+
+# -- the many-machine route: a real PostgreSQL server ---------------------------------
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """A PostgreSQL server (pgserver's bundled binaries) and its SQLAlchemy URL."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()  # postgresql://...: SQLAlchemy uses psycopg for it
+    server.cleanup()
+
+
+def running_trials(storage_url, study):
+    try:
+        loaded = optuna.load_study(study_name=study, storage=storage_url)
+    except KeyError:  # not created yet
+        return []
+    return loaded.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+
+
+def test_workers_share_a_postgresql_study_and_a_killed_ones_trial_fails(postgres):
+    # a third worker, killed in the middle of its first trial
+    doomed = worker(postgres, trials=4, steps=30_000, study="pg", heartbeat=1)
+    while not running_trials(postgres, "pg") and doomed.poll() is None:
+        time.sleep(0.2)
+    time.sleep(2)  # it has sent a heartbeat or two
+    doomed.kill()
+    doomed.wait()
+    (killed,) = running_trials(postgres, "pg")
+    # two workers go on (their --steps need not match a killed worker's)
+    workers = [worker(postgres, trials=4, study="pg", heartbeat=1) for _ in range(2)]
+    outputs = [w.communicate()[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    study = optuna.load_study(study_name="pg", storage=postgres)
+    assert study.trials[killed.number].state == optuna.trial.TrialState.FAIL
+    check_shared(study, workers=2, total=4)

@@ -1,0 +1,133 @@
+"""Runs in worker processes: the same run as in-process, from any kind of caller."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from utils import load_model
+from utils.config import DQNConfig
+from utils.dqn import DQNAgent
+from utils.trainlog import TrainLog
+from utils.workers import Run, start_run, train_run, train_runs
+
+TINY = DQNConfig(
+    hidden_units=(16,),
+    memory_capacity=400,
+    batch_size=16,
+    learning_starts=64,
+    num_envs=1,
+    gradient_steps=1,
+)
+
+
+def tiny_run(seed, **changes):
+    return Run("CartPole-v1", TINY, seed, 300, 150, (1, 2), (3,), **changes)
+
+
+def without_times(log):
+    return {k: v for k, v in dataclasses.asdict(log).items() if k != "train_seconds"}
+
+
+SCRIPT = textwrap.dedent(
+    """
+    # a learner's script: train_runs at top level, no __main__ guard
+    import dataclasses, json
+    from utils import DQNConfig, Run, train_runs
+
+    config = DQNConfig(hidden_units=(16,), memory_capacity=400, batch_size=16,
+                       learning_starts=64, num_envs=1, gradient_steps=1)
+    runs = [
+        Run("CartPole-v1", config, 4, 300, 150, (1, 2), (3,), kept_path="kept.keras"),
+        Run("CartPole-v1", config, 5, 300, 150, (1, 2), (3,)),
+    ]
+    logs = train_runs(runs, workers=2)
+    print(json.dumps([dataclasses.asdict(log) for log in logs]))
+    """
+)
+
+
+def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
+    script = tmp_path / "coursework.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,  # outside the repository
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    logs = [TrainLog(**log) for log in json.loads(result.stdout.splitlines()[-1])]
+    # in run order, and the same runs as in this process
+    runs = [tiny_run(4), tiny_run(5)]
+    assert [without_times(log) for log in logs] == [
+        without_times(train_run(run)) for run in runs
+    ]
+    # the kept weights leave the worker process only through kept_path
+    kept = load_model(tmp_path / "kept.keras").get_weights()
+    agent = DQNAgent("CartPole-v1", TINY, seed=0)
+    held_out = agent.evaluate(runs[0].held_out_seeds, weights=kept).mean()
+    assert held_out == logs[0].kept_held_out_mean()
+
+
+def test_a_failed_run_raises_its_own_message_in_the_caller():
+    bad = Run("NoSuchEnv-v0", TINY, 0, 300, 150, (), ())
+    with pytest.raises(RuntimeError, match=r"(?s)NoSuchEnv-v0 run of seed 0 failed.*"):
+        train_runs([tiny_run(1), bad], workers=2)
+
+
+def test_a_killed_worker_is_reported_with_its_exit_code():
+    worker = start_run(Run("CartPole-v1", TINY, 0, 10**9, 10**9, (), ()))
+    assert worker.running()
+    worker.kill()
+    assert not worker.running() and worker.exit_code < 0
+    with pytest.raises(
+        RuntimeError, match="ended with exit code -9 before it finished"
+    ):
+        worker.result()
+    worker.close()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: train_runs([tiny_run(0)], workers=0), "workers must be an integer"),
+        (lambda: train_runs(["CartPole-v1"]), "train_runs takes Runs, got 'CartPole"),
+        (lambda: tiny_run(-1), "seed must be an integer in .0, 2..32., got -1"),
+        (
+            lambda: Run("CartPole-v1", TINY, 0, 300, 0, (), ()),
+            "eval_every must be an integer >= 1",
+        ),
+        (lambda: Run("CartPole-v1", {}, 0, 300, 150, (), ()), "config must be a"),
+        (lambda: Run("CartPole-v1", TINY, 0, 300, 150, (1.5,), ()), "probe_seeds"),
+    ],
+)
+def test_bad_runs_are_refused_before_any_process_starts(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_runs_that_share_a_path_are_refused(tmp_path):
+    shared = {"kept_path": str(tmp_path / "kept.keras")}
+    with pytest.raises(ValueError, match="runs share a kept_path"):
+        train_runs([tiny_run(0, **shared), tiny_run(1, **shared)])
+    folder = {"checkpoint_dir": str(tmp_path / "checkpoints")}
+    with pytest.raises(ValueError, match="runs share a checkpoint_dir"):
+        train_runs([tiny_run(0, **folder), tiny_run(1, **folder)])
+
+
+def test_numpy_integers_become_plain_ints_so_a_run_travels_as_json():
+    run = Run("CartPole-v1", TINY, np.int64(3), np.int64(300), 150, np.arange(2), ())
+    assert type(run.seed) is int and run.probe_seeds == (0, 1)
+    assert Run.from_dict(json.loads(json.dumps(run.to_dict()))) == run
+
+
+def test_a_worker_that_cannot_start_is_an_error_with_its_last_words(monkeypatch):
+    monkeypatch.setenv("PYTHONHASHSEED", "not a number")  # Python itself refuses
+    with pytest.raises(RuntimeError, match="ended with exit code"):
+        train_runs([tiny_run(0)], workers=1)

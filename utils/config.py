@@ -1,0 +1,224 @@
+"""The DQN agent's settings, checked where they are made.
+
+`DQNConfig` refuses, when it is constructed (or `replace`d), every setting that
+would make training fail later or silently do nothing: each field's type and
+range, and the relations between fields. The error is one `ValueError` that names
+every bad field, its value and what was expected. Nothing here needs TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+CHOICES = {"loss": ("huber", "mse"), "target": ("soft", "hard", "none")}
+# integer fields and their smallest allowed value
+INTEGERS = {
+    "target_update_every": 1,
+    "n_step": 1,
+    "memory_capacity": 1,
+    "batch_size": 1,
+    "learning_starts": 1,
+    "num_envs": 1,
+    "train_every": 1,
+    "gradient_steps": 1,
+    "epsilon_decay_steps": 1,
+}
+# real fields: (low, high, low included, high included)
+REALS = {
+    "learning_rate": (0.0, math.inf, False, False),
+    "discount": (0.0, 1.0, True, True),
+    "tau": (0.0, 1.0, False, True),
+    "epsilon_start": (0.0, 1.0, True, True),
+    "epsilon_end": (0.0, 1.0, True, True),
+}
+BOOLEANS = ("dueling", "double")
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Every setting of the agent. The defaults are notebook 06's, but for four
+    environments side by side: one compiled call acts for all four and takes four
+    gradient steps, so that there is still one gradient step per environment step."""
+
+    # the Q-network: hidden Dense layers (ReLU), then one linear output per action
+    hidden_units: tuple[int, ...] = (256,)
+    # a dueling head: Q(s, a) = V(s) + A(s, a) - mean over a of A(s, a)
+    dueling: bool = False
+    # Adam's step size
+    learning_rate: float = 1e-3
+    # gamma; an n-step transition bootstraps with gamma ** n_step
+    discount: float = 0.99
+    # "huber" or "mse", between the TD targets and Q(s, a)
+    loss: str = "huber"
+    # Double DQN: the online network picks the next action, the target network values it
+    double: bool = False
+    # "soft" (Polyak, every gradient step), "hard" (a copy every N), or "none"
+    target: str = "soft"
+    # soft: the fraction of the way the target network moves per gradient step
+    tau: float = 0.005
+    # hard: gradient steps between two copies
+    target_update_every: int = 500
+    # rewards summed before bootstrapping (1: the one-step target of notebook 06)
+    n_step: int = 1
+    # transitions kept; the oldest are overwritten first
+    memory_capacity: int = 32_000
+    # transitions per gradient step
+    batch_size: int = 64
+    # transitions stored (random play) before the first gradient step
+    learning_starts: int = 500
+    # environments stepped side by side (one compiled call acts for all)
+    num_envs: int = 4
+    # vector steps between two training calls
+    train_every: int = 1
+    # gradient steps per training call (each on its own minibatch)
+    gradient_steps: int = 4
+    # exploration: epsilon falls linearly from start to end over decay_steps env steps
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay_steps: int = 5_000
+
+    def __post_init__(self) -> None:
+        problems, normalised = check(self)
+        if problems:
+            raise ValueError("DQNConfig: " + "; ".join(problems))
+        for name, value in normalised.items():  # e.g. a list of units -> a tuple
+            object.__setattr__(self, name, value)
+
+    def replace(self, **changes) -> DQNConfig:
+        """A copy with some settings changed (the one-switch variants of 07)."""
+        _check_names(changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The settings as plain JSON values (`hidden_units` as a list)."""
+        settings = dataclasses.asdict(self)
+        settings["hidden_units"] = list(self.hidden_units)
+        return settings
+
+    @classmethod
+    def from_dict(cls, settings: dict) -> DQNConfig:
+        """`to_dict`'s inverse; unknown names are refused with the known ones."""
+        if not isinstance(settings, dict):
+            raise ValueError(f"DQNConfig.from_dict takes a dict, got {settings!r}")
+        _check_names(settings)
+        return cls(**settings)
+
+
+def _check_names(settings: dict) -> None:
+    known = {f.name for f in dataclasses.fields(DQNConfig)}
+    unknown = sorted(map(str, set(settings) - known))
+    if unknown:
+        raise ValueError(
+            f"DQNConfig has no setting {', '.join(map(repr, unknown))}; "
+            f"the settings are {', '.join(sorted(known))}"
+        )
+
+
+def is_integer(value) -> bool:
+    """An int or a NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def is_real(value) -> bool:
+    """A finite-or-not real number (int, float, NumPy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+SEED_LIMIT = 2**32  # NumPy's and TensorFlow's seeds are 32-bit
+
+
+def check_seed(name: str, value) -> int:
+    """`value` as a seed (an integer in [0, 2**32)), or a ValueError naming it."""
+    if not is_integer(value) or not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
+    return int(value)
+
+
+def check_seeds(name: str, seeds) -> tuple[int, ...]:
+    """A sequence of start-state seeds as a tuple of ints, or a ValueError."""
+    if isinstance(seeds, (str, bytes, set, frozenset)) or not hasattr(seeds, "__len__"):
+        raise ValueError(f"{name} must be a sequence of seeds, got {seeds!r}")
+    return tuple(check_seed(f"each of {name}", s) for s in seeds)
+
+
+def check(config: DQNConfig) -> tuple[list[str], dict]:
+    """Every problem of `config` as a sentence, and the values to normalise."""
+    problems, normalised = [], {}
+    for name, allowed in CHOICES.items():
+        value = getattr(config, name)
+        if not (isinstance(value, str) and value in allowed):
+            problems.append(f"{name} must be one of {allowed}, got {value!r}")
+        else:
+            normalised[name] = str(value)
+    for name in BOOLEANS:
+        value = getattr(config, name)
+        if not isinstance(value, (bool, np.bool_)):
+            problems.append(f"{name} must be True or False, got {value!r}")
+        else:
+            normalised[name] = bool(value)
+    for name, low in INTEGERS.items():
+        value = getattr(config, name)
+        if not is_integer(value) or value < low:
+            problems.append(f"{name} must be an integer >= {low}, got {value!r}")
+        else:
+            normalised[name] = int(value)
+    for name, (low, high, low_in, high_in) in REALS.items():
+        value = getattr(config, name)
+        try:
+            inside = is_real(value) and math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            inside = False
+        inside = inside and (low <= value if low_in else low < value)
+        inside = inside and (value <= high if high_in else value < high)
+        if not inside:
+            interval = (
+                f"{'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+            )
+            problems.append(f"{name} must be a number in {interval}, got {value!r}")
+        else:
+            normalised[name] = float(value)
+    units = config.hidden_units
+    ordered = isinstance(units, (list, tuple)) or (
+        isinstance(units, np.ndarray) and units.ndim == 1
+    )
+    if not ordered:
+        problems.append(
+            f"hidden_units must be a sequence of integers >= 1, got {units!r}"
+        )
+    else:
+        units = tuple(units)
+        if not all(is_integer(u) and u >= 1 for u in units):
+            problems.append(
+                f"hidden_units must be a sequence of integers >= 1, got {units!r}"
+            )
+        else:
+            normalised["hidden_units"] = tuple(int(u) for u in units)
+    if problems:  # the relations below assume the fields themselves are sound
+        return problems, normalised
+    needed = config.batch_size * config.gradient_steps
+    if not needed <= config.learning_starts <= config.memory_capacity:
+        problems.append(
+            "learning_starts must be between batch_size * gradient_steps "
+            f"({config.batch_size} * {config.gradient_steps} = {needed}: a training "
+            "call samples that many) and memory_capacity "
+            f"({config.memory_capacity}: the memory never holds more), "
+            f"got {config.learning_starts}"
+        )
+    if config.epsilon_end > config.epsilon_start:
+        problems.append(
+            f"epsilon_end must be <= epsilon_start ({config.epsilon_start}: "
+            f"exploration falls), got {config.epsilon_end}"
+        )
+    if config.double and config.target == "none":
+        problems.append(
+            "double=True needs a target network to value the next action "
+            "(target='soft' or 'hard'), got target='none'"
+        )
+    return problems, normalised

@@ -1,0 +1,48 @@
+"""Greedy episodes from seeded start states, all in lockstep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass
+class Episodes:
+    """One greedy episode from each seeded start state."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    # the reward of the last step (LunarLander: -100 a crash, +100 at rest)
+    final_rewards: np.ndarray
+    # ended by the task (not by the time limit)
+    terminated: np.ndarray
+
+
+def play_greedy(network: Callable, env_id: str, seeds: Sequence[int]) -> Episodes:
+    """Play one greedy episode from each seeded start, all in lockstep.
+
+    `network` maps a batch of observations to Q-values (a Keras model, such as a
+    loaded `.keras` file) or to actions (an agent's compiled `greedy_actions`).
+    """
+    envs = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="sync")
+    observations, _ = envs.reset(seed=list(seeds))
+    n = len(seeds)
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
+    final_rewards, ended = np.zeros(n), np.zeros(n, dtype=bool)
+    running = np.ones(n, dtype=bool)
+    while running.any():
+        output = np.asarray(network(tf.constant(observations, tf.float32)))
+        actions = output.argmax(axis=1) if output.ndim == 2 else output
+        observations, rewards, terminated, truncated, _ = envs.step(actions)
+        returns += rewards * running
+        lengths += running
+        finished = running & (terminated | truncated)
+        final_rewards[finished] = rewards[finished]
+        ended[finished] = terminated[finished]
+        running &= ~(terminated | truncated)
+    envs.close()
+    return Episodes(returns, lengths, final_rewards, ended)

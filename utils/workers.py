@@ -1,0 +1,328 @@
+"""Training runs in worker processes that never import the caller's script.
+
+A `Run` says what to train (the agent's settings, its seed, its budget, its start
+states, where to save). `train_runs` trains many runs side by side, each worker a
+fresh `python -m utils.workers` process that reads runs as JSON lines on its
+standard input and answers each with its `TrainLog` as a JSON line. Because a
+worker starts from this module, not from the caller's `__main__`, the same code
+works in a notebook, in a plain script with no `if __name__ == "__main__":` guard,
+and in a test. `start_run` trains one run in a process of its own, which may be
+killed (notebook 09 does, to show a resume).
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from utils.config import DQNConfig, check_seed, check_seeds, is_integer
+from utils.trainlog import TrainLog
+
+# the folder that holds the `utils` package, so that a worker imports the same one
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a study: which agent, which seed, which budget."""
+
+    env_id: str
+    config: DQNConfig
+    seed: int
+    total_steps: int
+    eval_every: int
+    probe_seeds: tuple[int, ...]
+    held_out_seeds: tuple[int, ...]
+    # where the worker saves the kept weights' network (.keras); None: not saved
+    kept_path: str | None = None
+    # where the run writes its checkpoints; a run whose folder holds one resumes
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 50_000
+    keep_checkpoints: int = 3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, DQNConfig):
+            raise ValueError(f"config must be a DQNConfig, got {self.config!r}")
+        if not isinstance(self.env_id, str):
+            raise ValueError(
+                f"env_id must be a gymnasium id (str), got {self.env_id!r}"
+            )
+        object.__setattr__(self, "seed", check_seed("seed", self.seed))
+        integers = ("total_steps", "eval_every", "checkpoint_every", "keep_checkpoints")
+        for name in integers:
+            value = getattr(self, name)
+            if not is_integer(value) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if self.total_steps < self.config.num_envs:
+            raise ValueError(
+                f"total_steps must be >= num_envs ({self.config.num_envs}), "
+                f"got {self.total_steps}"
+            )
+        for name in ("probe_seeds", "held_out_seeds"):
+            object.__setattr__(self, name, check_seeds(name, getattr(self, name)))
+        for name in ("kept_path", "checkpoint_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                if not isinstance(value, (str, os.PathLike)):
+                    raise ValueError(f"{name} must be a path, got {value!r}")
+                object.__setattr__(self, name, os.fspath(value))
+        if self.kept_path is not None and not self.kept_path.endswith(".keras"):
+            raise ValueError(f"kept_path must end in .keras, got {self.kept_path!r}")
+        if self.checkpoint_dir is not None and self.config.num_envs != 1:
+            raise ValueError(
+                "checkpoints need num_envs=1 (they are written at an episode end), "
+                f"got num_envs={self.config.num_envs}"
+            )
+
+    def to_dict(self) -> dict:
+        """The run as plain JSON values."""
+        return {**dataclasses.asdict(self), "config": self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, record: dict) -> Run:
+        if not isinstance(record, dict) or "config" not in record:
+            raise ValueError(f"a Run record is a dict with a 'config', got {record!r}")
+        return cls(**{**record, "config": DQNConfig.from_dict(record["config"])})
+
+    def describe(self) -> str:
+        return f"the {self.env_id} run of seed {self.seed}"
+
+
+def train_run(run: Run) -> TrainLog:
+    """Train one agent as `run` says and return its log: a fresh agent, or, when
+    `run.checkpoint_dir` holds a checkpoint, the run continued from the latest."""
+    from utils import checkpoint
+    from utils.dqn import DQNAgent
+
+    agent = DQNAgent(run.env_id, run.config, seed=run.seed)
+    if run.checkpoint_dir is not None:
+        latest = checkpoint.latest(run.checkpoint_dir)
+        if latest is not None:
+            agent.load_checkpoint(latest)  # refuses another run's checkpoint
+    return agent.train(
+        run.total_steps,
+        run.eval_every,
+        probe_seeds=run.probe_seeds,
+        held_out_seeds=run.held_out_seeds,
+        kept_path=run.kept_path,
+        progress=False,
+        checkpoint_dir=run.checkpoint_dir,
+        checkpoint_every=run.checkpoint_every,
+        keep_checkpoints=run.keep_checkpoints,
+    )
+
+
+class Worker:
+    """A `python -m utils.workers` process that trains the runs it is given, one
+    after another, and answers each with its log (or the error it raised)."""
+
+    def __init__(self) -> None:
+        # the caller's environment, so that a run is the same here as in the caller
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p
+        )
+        self._stderr = tempfile.TemporaryFile("w+")  # read back if the worker dies
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "utils.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
+        self._submitted: list[Run] = []
+        self._replies: queue.Queue = queue.Queue()
+        # a reader thread, so that a finished worker never waits on a full pipe
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self._replies.put(line)
+        self._replies.put(None)  # the worker ended
+
+    def submit(self, run: Run) -> None:
+        """Send `run` to the worker (it trains the runs in the order given)."""
+        if not isinstance(run, Run):
+            raise ValueError(f"submit takes a Run, got {run!r}")
+        self._submitted.append(run)
+        try:
+            self.process.stdin.write(json.dumps(run.to_dict()) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # the worker is gone (it could not start, or was killed)
+            self.result()  # raises, with the worker's exit code and last words
+
+    def finish_input(self) -> None:
+        """No more runs: the worker exits after answering those it has."""
+        self.process.stdin.close()
+
+    def result(self) -> TrainLog:
+        """The log of the oldest unanswered run, once it is trained. Raises
+        RuntimeError with the worker's message if training failed or the worker
+        process ended (was killed, crashed) before it answered."""
+        if not self._submitted:
+            raise RuntimeError("this worker has no run whose result is pending")
+        run = self._submitted.pop(0)
+        line = self._replies.get()
+        if line is None:
+            self._replies.put(None)
+            code = self.process.wait()
+            self._stderr.seek(0)
+            tail = "\n".join(self._stderr.read().strip().splitlines()[-10:])
+            raise RuntimeError(
+                f"the worker process training {run.describe()} ended with exit "
+                f"code {code} before it finished" + (f"; it said:\n{tail}" * bool(tail))
+            )
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(
+                f"training {run.describe()} failed in its worker process:\n"
+                f"{reply['error']}"
+            )
+        return TrainLog(**reply["log"])
+
+    def running(self) -> bool:
+        """Whether the worker process is still alive."""
+        return self.process.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The process's exit code (negative: killed by that signal), or None."""
+        return self.process.poll()
+
+    def kill(self) -> None:
+        """Stop the worker at once (as a closed laptop or a lost session would)."""
+        self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        """Let the worker exit (killing it if it still trains) and free its pipes."""
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:  # the worker had already gone
+                pass
+        if self._submitted:
+            self.kill()
+        self.process.wait()
+        self._reader.join()
+        self.process.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def start_run(run: Run) -> Worker:
+    """Train `run` in a process of its own; `.result()` waits for its log,
+    `.kill()` stops it (its checkpoints stay for a resume)."""
+    worker = Worker()
+    worker.submit(run)
+    worker.finish_input()
+    atexit.register(worker.close)  # never an orphan that trains on after the caller
+    return worker
+
+
+def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
+    """Train every run, `workers` at a time in fresh processes; logs in run order.
+
+    Each run depends only on its own seed, so the logs do not depend on how many
+    workers there are or which finishes first. A worker process starts Python and
+    TensorFlow once and then trains runs one after another. The first run that
+    fails stops the others and raises its error.
+    """
+    from tqdm.auto import tqdm
+
+    if not is_integer(workers) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    runs = list(runs)
+    for run in runs:
+        if not isinstance(run, Run):
+            raise ValueError(f"train_runs takes Runs, got {run!r}")
+    for name in ("kept_path", "checkpoint_dir"):  # two runs would clobber each other
+        paths = [getattr(run, name) for run in runs if getattr(run, name) is not None]
+        shared = sorted({p for p in paths if paths.count(p) > 1})
+        if shared:
+            raise ValueError(f"runs share a {name} (each needs its own): {shared}")
+    logs: list[TrainLog | None] = [None] * len(runs)
+    todo = list(range(len(runs)))
+    lock, errors = threading.Lock(), []
+    pool = [Worker() for _ in range(min(workers, len(runs)))]
+    bar = tqdm(total=len(runs), desc="runs")
+
+    def serve(worker: Worker) -> None:
+        while True:
+            with lock:
+                if errors or not todo:
+                    return
+                index = todo.pop(0)
+            try:
+                worker.submit(runs[index])
+                logs[index] = worker.result()
+            except Exception as error:  # noqa: BLE001 - the caller raises it
+                with lock:
+                    errors.append(error)
+                for other in pool:  # stop the others: the study has failed
+                    other.kill()
+                return
+            bar.update()
+
+    threads = [threading.Thread(target=serve, args=(w,)) for w in pool]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for worker in pool:
+            worker.close()
+        bar.close()
+    if errors:
+        raise errors[0]
+    missing = [i for i, log in enumerate(logs) if log is None]
+    if missing:
+        raise RuntimeError(f"runs {missing} came back without a log")
+    return logs
+
+
+def one_thread() -> None:
+    """One core per worker process: the pool runs one worker per core."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def main() -> None:
+    """The worker's side: runs in (JSON lines on stdin), logs out (on stdout)."""
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever else prints (Python or C) goes to stderr
+    one_thread()
+    for line in sys.stdin:
+        try:
+            log = train_run(Run.from_dict(json.loads(line)))
+            reply = {"log": dataclasses.asdict(log)}
+        except Exception:  # the caller raises it, with this traceback
+            reply = {"error": traceback.format_exc()}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
