@@ -23,7 +23,7 @@ TINY = {
 BASE = search.LANDER.replace(**TINY)
 
 
-def worker(storage, trials=6, steps=900, study="shared", heartbeat=60):
+def worker(storage, trials=4, steps=600, study="shared", heartbeat=60):
     """A `python -m utils.search` process on CartPole; every worker seed 0."""
     command = [sys.executable, "-m", "utils.search", "--storage", str(storage)]
     command += ["--study", study, "--trials", str(trials), "--env", "CartPole-v1"]
@@ -51,7 +51,7 @@ def check_shared(study, workers, total):
 
 def test_two_worker_processes_with_one_seed_share_one_journal_study(tmp_path):
     storage = tmp_path / "study.journal"
-    workers = [worker(storage, trials=4) for _ in range(2)]
+    workers = [worker(storage) for _ in range(2)]
     outputs = [w.communicate()[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(
@@ -177,7 +177,7 @@ def running_trials(storage_url, study):
 
 def test_workers_share_a_postgresql_study_and_a_killed_ones_trial_fails(postgres):
     # a third worker, killed in the middle of its first trial
-    doomed = worker(postgres, trials=4, steps=30_000, study="pg", heartbeat=1)
+    doomed = worker(postgres, steps=30_000, study="pg", heartbeat=1)
     while not running_trials(postgres, "pg") and doomed.poll() is None:
         time.sleep(0.2)
     time.sleep(2)  # it has sent a heartbeat or two
@@ -185,7 +185,7 @@ def test_workers_share_a_postgresql_study_and_a_killed_ones_trial_fails(postgres
     doomed.wait()
     (killed,) = running_trials(postgres, "pg")
     # two workers go on (their --steps need not match a killed worker's)
-    workers = [worker(postgres, trials=4, study="pg", heartbeat=1) for _ in range(2)]
+    workers = [worker(postgres, study="pg", heartbeat=1) for _ in range(2)]
     outputs = [w.communicate()[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(study_name="pg", storage=postgres)
