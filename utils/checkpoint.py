@@ -25,7 +25,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import random
 import re
 import shutil
@@ -35,8 +34,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils.config import DQNConfig, is_integer
-from utils.runs import flush_to_disk, load_model
+from utils.config import DQNConfig, is_integer, is_real
+from utils.runs import current_umask, flush_to_disk, load_model
 from utils.trainlog import TrainLog
 
 if TYPE_CHECKING:
@@ -195,9 +194,7 @@ def save(agent: DQNAgent, folder: str | Path, keep: int = 3) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f"{WRITING}{target.name}-"))
     try:
         _write(agent, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # as a plain mkdir would (mkdtemp: 0700)
+        tmp.chmod(0o777 & ~current_umask())  # as a plain mkdir would (mkdtemp: 0700)
         for file in tmp.iterdir():
             flush_to_disk(file)
         flush_to_disk(tmp)
@@ -285,25 +282,17 @@ def read_state(path: str | Path) -> dict:
     return state
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 # the fields of state.json, each with a check of its type
 FIELDS = {
     "env_id": lambda v: isinstance(v, str),
-    "seed": lambda v: _is_int(v) and v >= 0,
+    "seed": lambda v: is_integer(v) and v >= 0,
     "config": lambda v: isinstance(v, dict),
-    "env_steps": lambda v: _is_int(v) and v >= 1,
-    "episodes": lambda v: _is_int(v) and v >= 0,
-    "epsilon": _is_number,
-    "checkpoint_step": lambda v: _is_int(v) and v >= 0,
-    "train_seconds": lambda v: _is_number(v) and v >= 0,
-    "last_loss": _is_number,
+    "env_steps": lambda v: is_integer(v) and v >= 1,
+    "episodes": lambda v: is_integer(v) and v >= 0,
+    "epsilon": is_real,
+    "checkpoint_step": lambda v: is_integer(v) and v >= 0,
+    "train_seconds": lambda v: is_real(v) and v >= 0,
+    "last_loss": is_real,
     "log": lambda v: isinstance(v, dict),
     "memory": lambda v: isinstance(v, dict),
     "optimizer_variables": lambda v: isinstance(v, list),
@@ -332,7 +321,7 @@ def _state_problems(state: dict) -> list[str]:
     except TypeError as error:
         return [f"'log' does not hold a training log ({error})"]
     for name in (*LOG_INTEGERS, *LOG_NUMBERS):
-        valid = _is_int if name in LOG_INTEGERS else _is_number
+        valid = is_integer if name in LOG_INTEGERS else is_real
         if not isinstance(log[name], list) or not all(map(valid, log[name])):
             problems.append(f"'log.{name}' is not a list of numbers: {log[name]!r:.60}")
     if problems:
@@ -361,7 +350,7 @@ def _state_problems(state: dict) -> list[str]:
             f"checkpoint is at step {state['env_steps']} (written at an episode end)"
         )
     memory = state["memory"]
-    if not all(_is_int(memory.get(k)) for k in ("capacity", "position", "size")):
+    if not all(is_integer(memory.get(k)) for k in ("capacity", "position", "size")):
         problems.append(f"'memory' needs integer capacity, position, size: {memory}")
     elif memory["size"] > state["env_steps"]:
         problems.append(
@@ -403,7 +392,7 @@ def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
 
     where = path / "state.json"
     _check_files(path, state["files"])
-    expected_epsilon = _epsilon_at(agent.config, state["env_steps"])
+    expected_epsilon = agent.config.epsilon_at(state["env_steps"])
     if not math.isclose(state["epsilon"], expected_epsilon, abs_tol=1e-9):
         raise ValueError(
             f"{where}: epsilon {state['epsilon']} is not the schedule's "
@@ -505,11 +494,6 @@ def _check_files(path: Path, recorded: dict) -> None:
                 f"{file} is truncated or corrupt: it is not the file that was written "
                 "(its SHA-256 differs)"
             )
-
-
-def _epsilon_at(config: DQNConfig, env_steps: int) -> float:
-    fraction = min(1.0, env_steps / config.epsilon_decay_steps)
-    return config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start)
 
 
 def _checked(where: Path, name: str, build, value):

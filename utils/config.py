@@ -94,6 +94,11 @@ class DQNConfig:
         _check_names(changes)
         return dataclasses.replace(self, **changes)
 
+    def epsilon_at(self, env_steps: int) -> float:
+        """Exploration after `env_steps` environment steps (linear decay)."""
+        fraction = min(1.0, env_steps / self.epsilon_decay_steps)
+        return self.epsilon_start + fraction * (self.epsilon_end - self.epsilon_start)
+
     def to_dict(self) -> dict:
         """The settings as plain JSON values (`hidden_units` as a list)."""
         settings = dataclasses.asdict(self)

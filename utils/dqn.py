@@ -98,11 +98,7 @@ class DQNAgent(DQNUpdate):
     # -- acting ---------------------------------------------------------------------
     def epsilon(self) -> float:
         """Exploration at the current environment step (linear decay)."""
-        config = self.config
-        fraction = min(1.0, self.env_steps / config.epsilon_decay_steps)
-        return config.epsilon_start + fraction * (
-            config.epsilon_end - config.epsilon_start
-        )
+        return self.config.epsilon_at(self.env_steps)
 
     def act(self, observations: np.ndarray, learn: bool) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations; with `learn`, the same

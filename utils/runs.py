@@ -41,9 +41,9 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would (mkstemp: 0600)
+        os.chmod(
+            tmp, 0o666 & ~current_umask()
+        )  # as a plain open() would (mkstemp: 0600)
         flush_to_disk(tmp)
         os.replace(tmp, path)
         flush_to_disk(path.parent)  # the rename too reaches the disk
@@ -51,6 +51,13 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def flush_to_disk(path: str | os.PathLike) -> None:
