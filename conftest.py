@@ -7,6 +7,7 @@ the unit tests and every notebook.
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 
@@ -25,11 +26,8 @@ if "TF_XLA_FLAGS" not in os.environ:
 # the heaviest first, so that no long file is left running alone at the end: every
 # notebook and its plain-script copy (the later notebooks train more), then the rest
 def weight(item) -> int:
-    name = item.nodeid
-    for number in range(9, 0, -1):
-        if f"notebooks/0{number}_" in name or f"TestScript0{number}" in name:
-            return number
-    return 0
+    found = re.search(r"notebooks/(\d\d)_|TestScript(\d\d)", item.nodeid)
+    return int(found.group(1) or found.group(2)) if found else 0
 
 
 def pytest_collection_modifyitems(config, items):

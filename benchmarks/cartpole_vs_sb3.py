@@ -1,6 +1,6 @@
 """CartPole DQN: the course's loops against stable-baselines3's DQN, same settings.
 
-    .venv/bin/python benchmarks/cartpole_vs_sb3.py [--peers-python PATH]
+    .venv/bin/python benchmarks/cartpole_vs_sb3.py [--peers-python PATH] [--graph-only]
 
 Settings shared by all: Q-network 4-256-2 (ReLU), Adam 1e-3, Huber loss, discount
 0.99, replay 32,000, batch 64, learning starts at 500 transitions, one gradient
@@ -34,6 +34,13 @@ Measurements, each loop in its own fresh process, alternating:
   excluded) until the greedy mean return over 100 start states (seeds
   10,000-10,099, which select nothing) first reaches 475, checked every 2,500
   steps, within 50,000 steps.
+
+- notebook 10's loop (`utils.GraphDQN`, the whole run in one XLA-compiled call,
+  environment included): one seed against stable-baselines3 with one environment,
+  then 8 and 32 seeds in one graph against the rate of the bare update (sample,
+  gradient step, target move, timed alone in the same kind of loop at the same
+  number of seeds): the machine's limit at one gradient step per environment step.
+  `--graph-only` runs this part alone.
 
 The course's loops run in the course's environment (this interpreter). PyTorch and
 stable-baselines3 are not course dependencies: they live in their own virtual
@@ -190,6 +197,86 @@ def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
     start = time.perf_counter()
     dqn.train(steps, eval_every=10 * steps, progress=False)
     return {"steps_per_second": steps / (time.perf_counter() - start)}
+
+
+# -- notebook 10's loop: the whole run in one compiled graph, S seeds at once -------
+def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
+    """Aggregate env steps/s of `utils.GraphDQN` over `steps` steps a seed (one call
+    after the warm-up), or with `bare` the rate of its gradient steps alone: sample,
+    update and target move in the same kind of compiled loop, no acting, no
+    environment, no storing (the ceiling for one gradient step per env step)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebook 10
+    import numpy as np
+    import tensorflow as tf
+
+    from utils.config import DQNConfig
+    from utils.graph_dqn import GraphDQN
+
+    config = DQNConfig(
+        hidden_units=(HIDDEN_UNITS,),
+        learning_rate=LEARNING_RATE,
+        discount=DISCOUNT,
+        loss="huber",
+        target="soft",
+        tau=TAU,
+        memory_capacity=MEMORY_CAPACITY,
+        batch_size=BATCH_SIZE,
+        learning_starts=LEARNING_STARTS,
+        num_envs=1,
+        gradient_steps=1,
+        epsilon_end=EPSILON_END,
+        epsilon_decay_steps=EPSILON_DECAY_STEPS,
+    )
+    seeds = [seed * 1_000 + k for k in range(n_seeds)]
+    dqn = GraphDQN(config, seeds, np.zeros((1, 4), np.float32))
+    dqn.train(LEARNING_STARTS + WARMUP_STEPS)  # random play, compile, warm-up
+    if not bare:
+        start = time.perf_counter()
+        dqn.train(steps)
+        return {"steps_per_second": n_seeds * steps / (time.perf_counter() - start)}
+
+    @tf.function(jit_compile=True)
+    def updates(count):
+        for step in tf.range(count, dtype=tf.int64):
+            dqn.update(dqn.sample(step + LEARNING_STARTS))
+            dqn.update_target()
+        return count
+
+    updates(tf.constant(100, tf.int64))  # compile
+    start = time.perf_counter()
+    updates(tf.constant(steps, tf.int64))
+    return {"steps_per_second": n_seeds * steps / (time.perf_counter() - start)}
+
+
+def measure_graph(sb3_python: str, seed_counts: list[int], steps: int, rounds: int):
+    """One seed against stable-baselines3 (one env), then S seeds against the bare
+    update's rate at the same S; alternating fresh processes, medians."""
+    python = sys.executable
+    for n_seeds in seed_counts:
+        names = ["graph", "bare"] + (["sb3"] if n_seeds == 1 else [])
+        speeds = {name: [] for name in names}
+        for round_ in range(rounds):
+            for name in names:
+                if name == "sb3":
+                    result = run_worker(sb3_python, "sb3", round_, steps, False, 1)
+                else:
+                    worker = f"{name}:{n_seeds}"
+                    result = run_worker(python, worker, round_, steps, False, 1)
+                speeds[name].append(result["steps_per_second"])
+        median = {n: sorted(v)[len(v) // 2] for n, v in speeds.items()}
+        text = ", ".join(f"{v:.0f}" for v in speeds["graph"])
+        line = (
+            f"{n_seeds:>2} seed(s) in one graph: {median['graph']:7.0f} env steps/s "
+            f"in all (rounds: {text}); bare update {median['bare']:7.0f} gradient "
+            f"steps/s: {median['graph'] / median['bare']:.0%} of it"
+        )
+        if "sb3" in median:
+            line += (
+                f"; stable-baselines3 {median['sb3']:.0f}: "
+                f"{median['graph'] / median['sb3']:.1f}x"
+            )
+        print(line, flush=True)
 
 
 # -- stable-baselines3's DQN, at the same settings --------------------------------
@@ -353,13 +440,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
-        "--worker", choices=["notebook06", "agent", "sb3"], help=argparse.SUPPRESS
+        "--graph-only",
+        action="store_true",
+        help="only notebook 10's loop: 1, 8 and 32 seeds in one graph",
     )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--num-envs", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--solve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker and args.worker.startswith(("graph:", "bare:")):
+        name, n_seeds = args.worker.split(":")
+        result = graph(args.seed, args.steps, int(n_seeds), bare=name == "bare")
+        print(json.dumps(result))
+        return
     if args.worker:
         worker = {
             "notebook06": lambda *a: notebook06(*a[:3]),
@@ -371,6 +466,9 @@ def main() -> None:
         return
 
     sb3_python = peers_python(args.peers_python)
+    if args.graph_only:
+        measure_graph(sb3_python, [1, 8, 32], args.speed_steps, args.rounds)
+        return
     ours = {"notebook06": sys.executable, "agent": sys.executable}
     # one environment: notebook 06's loop and the packaged agent
     measure_speed({**ours, "sb3": sb3_python}, 1, args.speed_steps, args.rounds)
@@ -378,6 +476,8 @@ def main() -> None:
     defaults = {"agent": sys.executable, "sb3": sb3_python}
     measure_speed(defaults, 4, args.speed_steps, args.rounds)
     measure_solve_time(defaults, 4, args.seeds)
+    # notebook 10's loop: the whole run in one graph
+    measure_graph(sb3_python, [1, 8, 32], args.speed_steps, args.rounds)
 
 
 if __name__ == "__main__":

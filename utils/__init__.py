@@ -35,6 +35,10 @@ def __getattr__(name: str):
         from utils import dqn
 
         return getattr(dqn, name)
+    if name == "GraphDQN":
+        from utils.graph_dqn import GraphDQN
+
+        return GraphDQN
     if name in ("Run", "Worker", "start_run", "train_runs"):
         from utils import workers
 
@@ -49,6 +53,7 @@ __all__ = [
     "DQNConfig",
     "DuelingHead",
     "Episodes",
+    "GraphDQN",
     "KerasDQN",
     "ModifiedTensorBoard",
     "NStepQueue",
