@@ -162,12 +162,12 @@ def notebook06(seed: int, steps: int, solve: bool) -> dict:
 
 
 # -- the course's packaged agent (utils.DQNAgent), at the same settings -----------
-def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebooks 06-09
-    from utils import DQNAgent, DQNConfig
+def shared_config(num_envs: int):
+    """The settings above as a `DQNConfig`: `num_envs` environments side by side and
+    one gradient step per environment step."""
+    from utils import DQNConfig
 
-    config = DQNConfig(
+    return DQNConfig(
         hidden_units=(HIDDEN_UNITS,),
         learning_rate=LEARNING_RATE,
         discount=DISCOUNT,
@@ -183,6 +183,14 @@ def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
         epsilon_end=EPSILON_END,
         epsilon_decay_steps=EPSILON_DECAY_STEPS,
     )
+
+
+def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebooks 06-09
+    from utils import DQNAgent
+
+    config = shared_config(num_envs)
     dqn = DQNAgent("CartPole-v1", config, seed=seed)
     if solve:
         log = dqn.train(steps, EVAL_EVERY, held_out_seeds=EVAL_SEEDS, progress=False)
@@ -210,24 +218,9 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from utils.config import DQNConfig
     from utils.graph_dqn import GraphDQN
 
-    config = DQNConfig(
-        hidden_units=(HIDDEN_UNITS,),
-        learning_rate=LEARNING_RATE,
-        discount=DISCOUNT,
-        loss="huber",
-        target="soft",
-        tau=TAU,
-        memory_capacity=MEMORY_CAPACITY,
-        batch_size=BATCH_SIZE,
-        learning_starts=LEARNING_STARTS,
-        num_envs=1,
-        gradient_steps=1,
-        epsilon_end=EPSILON_END,
-        epsilon_decay_steps=EPSILON_DECAY_STEPS,
-    )
+    config = shared_config(num_envs=1)
     seeds = [seed * 1_000 + k for k in range(n_seeds)]
     dqn = GraphDQN(config, seeds, np.zeros((1, 4), np.float32))
     dqn.train(LEARNING_STARTS + WARMUP_STEPS)  # random play, compile, warm-up
