@@ -10,7 +10,7 @@ The constants and the update are gymnasium 1.x's `CartPoleEnv` (Euler, the
 default `kinematics_integrator`); gymnasium's `TimeLimit` adds the truncation at
 500 steps, which the caller counts (`MAX_EPISODE_STEPS`). gymnasium computes in
 float64 and returns float32 observations; the twin computes in float32, so one
-step from the same state agrees to float32 rounding (tests/utils/test_twin.py).
+step from the same state agrees to float32 rounding (tests/utils/test_graph_dqn.py).
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def check_seed(name: str, value) -> int:
 
 def check_seeds(name: str, seeds) -> tuple[int, ...]:
     """A sequence of start-state seeds as a tuple of ints, or a ValueError."""
-    if isinstance(seeds, (str, bytes, set, frozenset)) or not hasattr(seeds, "__len__"):
+    unordered = (str, bytes, set, frozenset, dict)
+    if isinstance(seeds, unordered) or not hasattr(seeds, "__len__"):
         raise ValueError(f"{name} must be a sequence of seeds, got {seeds!r}")
     return tuple(check_seed(f"each of {name}", s) for s in seeds)
 

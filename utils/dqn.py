@@ -33,7 +33,7 @@ from utils.nstep import NStepQueue
 from utils.qnetwork import DuelingHead, build_q_network
 from utils.replay import ReplayMemory
 from utils.runs import save_model
-from utils.seeding import seed_everything
+from utils.seeding import run_streams, seed_everything
 from utils.trainlog import TrainLog
 from utils.update import DQNUpdate, pack
 
@@ -70,12 +70,16 @@ class DQNAgent(DQNUpdate):
         if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
             raise ValueError(f"{env_id} needs a 1-D Box observation, got {space}")
         self.observation_size, self.n_actions = space.shape[0], int(actions.n)
-        seed_everything(seed, tensorflow=True)
+        # independent streams, each a SeedSequence child of the run's seed
+        streams = run_streams(seed, config.num_envs)
+        seed_everything(streams.network, tensorflow=True)
         super().__init__(self.observation_size, self.n_actions, config)
         self.memory = ReplayMemory(
-            config.memory_capacity, (self.observation_size,), np.float32, seed=seed
+            config.memory_capacity, (self.observation_size,), np.float32
         )
-        self.rng = np.random.default_rng(seed)
+        self.memory.rng = streams.replay
+        self.rng = streams.exploration
+        self._env_seeds = streams.environments, streams.action_spaces
         # the run so far: what `train` continues and a checkpoint holds
         self.env_steps = 0  # environment steps played so far (all envs)
         self.log = TrainLog()
@@ -279,7 +283,8 @@ class DQNAgent(DQNUpdate):
     def _environments(self) -> gym.vector.VectorEnv:
         """The training environments, made (and reset) on the first call.
 
-        A fresh agent seeds them with its seed; an agent loaded from a checkpoint
+        A fresh agent seeds each with its own seed from the run's streams
+        (`utils.seeding.run_streams`); an agent loaded from a checkpoint
         restores their random generators and starts the next episode from there.
         Finished environments are reset by `train` itself (autoreset disabled), at
         the start of the next step, so that an episode end is a moment with nothing
@@ -293,10 +298,11 @@ class DQNAgent(DQNUpdate):
                 vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
             )
             if self._env_rng_states is None:
-                envs.action_space.seed(self.seed)
-                for i, env in enumerate(envs.envs):
-                    env.action_space.seed(self.seed + i)
-                self._observations, _ = envs.reset(seed=self.seed)
+                reset_seeds, (vector_space, *spaces) = self._env_seeds
+                envs.action_space.seed(vector_space)
+                for env, space_seed in zip(envs.envs, spaces):
+                    env.action_space.seed(space_seed)
+                self._observations, _ = envs.reset(seed=list(reset_seeds))
             else:
                 checkpoint.restore_env_rngs(envs, self._env_rng_states)
                 everyone = np.ones(self.config.num_envs, dtype=bool)

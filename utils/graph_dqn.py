@@ -14,13 +14,13 @@ each seed's weights when its probe mean is its best so far.
 
 The weights are plain `tf.Variable`s rather than Keras layers: a Keras layer holds
 one network, while a kernel of shape [S, inputs, units] lets one batched matmul
-compute all S networks, and Adam written out (six lines) keeps its moments on the
-same axis. Each seed draws from its own random streams: `SeedSequence(seed)` spawns
-one child each for the initial weights, the environment's start states, the
-exploration and the replay sampler, and a step's draws are the stateless Philox
-numbers of (child key, step). A seed's random numbers therefore do not depend on
-which other seeds share the call (its arithmetic may round differently: a batched
-matmul can sum in another order when S changes).
+compute all S networks, and Adam written out (a few lines) keeps its moments on
+the same axis. Each seed draws from its own random streams: `SeedSequence(seed)`
+spawns one child each for the initial weights, the environment's start states,
+the exploration and the replay sampler, and a step's draws are the stateless
+Threefry numbers (`ALG`) of (child key, step). A seed's random numbers therefore
+do not depend on which other seeds share the call (its arithmetic may round
+differently: a batched matmul can sum in another order when S changes).
 """
 
 from __future__ import annotations
@@ -129,6 +129,24 @@ def uniform(keys: Sequence[np.ndarray], step: tf.Tensor, shape, maxval=None):
     return tf.stack(draws)
 
 
+def check_probe_starts(probe_starts) -> np.ndarray:
+    """`probe_starts` as float32 [P, 4] (P >= 1, all finite), or a ValueError."""
+    what = (
+        f"probe_starts must be real start observations of shape [P, {OBSERVATION_SIZE}]"
+        " (P >= 1, from gymnasium's env.reset(seed=s))"
+    )
+    array = np.asarray(probe_starts) if not isinstance(probe_starts, set) else None
+    if array is None or array.dtype.kind not in "iuf":
+        raise ValueError(f"{what}, got {probe_starts!r}")
+    if array.ndim != 2 or array.shape[1] != OBSERVATION_SIZE or len(array) < 1:
+        raise ValueError(f"{what}, got shape {array.shape}")
+    with np.errstate(over="ignore"):  # too large for float32: inf, refused below
+        array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{what}, got a NaN or an infinite value (or one too large)")
+    return array
+
+
 class GraphDQN:
     """S independent DQN runs on the CartPole twin, trained by one compiled call.
 
@@ -166,14 +184,8 @@ class GraphDQN:
             raise ValueError("seeds must name at least one run, got none")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must differ (one run each), got {self.seeds}")
-        probe_starts = np.asarray(probe_starts, np.float32)
-        if probe_starts.ndim != 2 or probe_starts.shape[1] != OBSERVATION_SIZE:
-            raise ValueError(
-                f"probe_starts must have shape [P, {OBSERVATION_SIZE}], "
-                f"got {probe_starts.shape}"
-            )
+        self.probe_starts = tf.constant(check_probe_starts(probe_starts))
         self.config = config
-        self.probe_starts = tf.constant(probe_starts)
         keys = [seed_keys(seed) for seed in self.seeds]
         self.keys = {name: [k[name] for k in keys] for name in keys[0]}
         self.shapes = layer_shapes(config.hidden_units)
@@ -368,8 +380,8 @@ class GraphDQN:
 
         Returns each seed's probe mean, and the number and mean return of the
         training episodes that ended during the call (NaN where none did)."""
-        if not is_integer(steps) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        if not is_integer(steps) or not 1 <= steps < 2**62:
+            raise ValueError(f"steps must be an integer in [1, 2**62), got {steps!r}")
         results = self._train(tf.constant(steps, tf.int64))
         out = {name: value.numpy() for name, value in results.items()}
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -382,5 +394,12 @@ class GraphDQN:
 
     def kept_arrays(self, index: int) -> list[np.ndarray]:
         """Run `index`'s kept weights, in the order Keras' Dense layers hold them."""
+        count = len(self.seeds)
+        if not is_integer(index) or not 0 <= index < count:
+            raise ValueError(
+                f"index must be an integer in [0, {count}) (one run per seed), "
+                f"got {index!r}"
+            )
+        index = int(index)
         weights = unflatten(self.kept_params[index : index + 1], self.shapes)
         return [w[0].numpy() for w in weights]

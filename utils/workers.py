@@ -46,6 +46,8 @@ class Run:
     held_out_seeds: tuple[int, ...]
     # where the worker saves the kept weights' network (.keras); None: not saved
     kept_path: str | None = None
+    # where the worker saves the last weights' network (.keras); None: not saved
+    final_path: str | None = None
     # where the run writes its checkpoints; a run whose folder holds one resumes
     checkpoint_dir: str | None = None
     checkpoint_every: int = 50_000
@@ -72,14 +74,24 @@ class Run:
             )
         for name in ("probe_seeds", "held_out_seeds"):
             object.__setattr__(self, name, check_seeds(name, getattr(self, name)))
-        for name in ("kept_path", "checkpoint_dir"):
+        for name in ("kept_path", "final_path", "checkpoint_dir"):
             value = getattr(self, name)
             if value is not None:
                 if not isinstance(value, (str, os.PathLike)):
                     raise ValueError(f"{name} must be a path, got {value!r}")
                 object.__setattr__(self, name, os.fspath(value))
-        if self.kept_path is not None and not self.kept_path.endswith(".keras"):
-            raise ValueError(f"kept_path must end in .keras, got {self.kept_path!r}")
+        for name in ("kept_path", "final_path"):
+            value = getattr(self, name)
+            if value is not None and Path(value).suffix != ".keras":
+                raise ValueError(f"{name} must end in .keras, got {value!r}")
+            if value is not None and Path(value).is_dir():
+                raise ValueError(f"{name} {value!r} is a folder, not a .keras file")
+        if self.kept_path is not None and self.final_path is not None:
+            if os.path.realpath(self.kept_path) == os.path.realpath(self.final_path):
+                raise ValueError(
+                    "kept_path and final_path must be different files, got "
+                    f"{self.kept_path!r} and {self.final_path!r}"
+                )
         if self.checkpoint_dir is not None and self.config.num_envs != 1:
             raise ValueError(
                 "checkpoints need num_envs=1 (they are written at an episode end), "
@@ -105,13 +117,20 @@ def train_run(run: Run) -> TrainLog:
     `run.checkpoint_dir` holds a checkpoint, the run continued from the latest."""
     from utils import checkpoint
     from utils.dqn import DQNAgent
+    from utils.runs import save_model
 
     agent = DQNAgent(run.env_id, run.config, seed=run.seed)
     if run.checkpoint_dir is not None:
         latest = checkpoint.latest(run.checkpoint_dir)
         if latest is not None:
             agent.load_checkpoint(latest)  # refuses another run's checkpoint
-    return agent.train(
+    if run.final_path is not None and agent.env_steps == 0:
+        if Path(run.final_path).exists():  # a fresh run's file: another run's
+            raise FileExistsError(
+                f"{run.final_path} exists: it holds another run's last weights; "
+                "choose a new path"
+            )
+    log = agent.train(
         run.total_steps,
         run.eval_every,
         probe_seeds=run.probe_seeds,
@@ -122,6 +141,9 @@ def train_run(run: Run) -> TrainLog:
         checkpoint_every=run.checkpoint_every,
         keep_checkpoints=run.keep_checkpoints,
     )
+    if run.final_path is not None:
+        save_model(run.final_path, agent.q_network, overwrite=True)
+    return log
 
 
 class Worker:
@@ -255,11 +277,18 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     for run in runs:
         if not isinstance(run, Run):
             raise ValueError(f"train_runs takes Runs, got {run!r}")
-    for name in ("kept_path", "checkpoint_dir"):  # two runs would clobber each other
-        paths = [getattr(run, name) for run in runs if getattr(run, name) is not None]
+    # two runs would clobber each other's files (the same file by any spelling)
+    for names in (("kept_path", "final_path"), ("checkpoint_dir",)):
+        paths = [
+            os.path.realpath(getattr(run, name))
+            for run in runs
+            for name in names
+            if getattr(run, name) is not None
+        ]
         shared = sorted({p for p in paths if paths.count(p) > 1})
         if shared:
-            raise ValueError(f"runs share a {name} (each needs its own): {shared}")
+            what = " or ".join(names)
+            raise ValueError(f"runs share a {what} (each needs its own): {shared}")
     logs: list[TrainLog | None] = [None] * len(runs)
     todo = list(range(len(runs)))
     lock, errors = threading.Lock(), []

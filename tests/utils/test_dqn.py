@@ -175,6 +175,33 @@ def test_same_seed_same_weights():
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
 
 
+def test_no_two_runs_or_generators_share_a_stream():
+    # seeds side by side, as a study trains them: with env seeds `seed + i`, env 1 of
+    # run 0 would start where env 0 of run 1 starts
+    config = DQNConfig(num_envs=4)
+    agents = [DQNAgent("CartPole-v1", config, seed=seed) for seed in (0, 1, 2)]
+    for agent in agents:
+        agent._environments()  # made and reset on first use
+    starts = np.concatenate([agent._observations for agent in agents])
+    assert len(np.unique(starts, axis=0)) == len(starts) == 12
+    for agent in agents:  # exploration and replay draw different numbers
+        assert not np.array_equal(agent.rng.random(8), agent.memory.rng.random(8))
+    draws = [agent.rng.random(8) for agent in agents]
+    assert len(np.unique(np.concatenate(draws))) == 24
+
+
+def test_run_streams_are_children_of_the_seed():
+    from utils.seeding import run_streams
+
+    a, b = run_streams(5, 3), run_streams(5, 3)
+    assert a.environments == b.environments and a.network == b.network
+    assert np.array_equal(a.replay.random(4), b.replay.random(4))
+    assert len(set(a.environments) | set(a.action_spaces) | {a.network}) == 3 + 4 + 1
+    assert set(a.environments).isdisjoint(run_streams(6, 3).environments)
+    with pytest.raises(ValueError, match="seed must be an integer in"):
+        run_streams(-1, 3)
+
+
 def test_an_environment_without_discrete_actions_is_refused():
     with pytest.raises(ValueError, match="Pendulum-v1 needs a Discrete action space"):
         DQNAgent("Pendulum-v1")

@@ -218,7 +218,12 @@ def test_refuses_settings_it_does_not_run(changes, expected):
         ([], PROBE_STARTS, "at least one run"),
         ([1, 1], PROBE_STARTS, "must differ"),
         ([-1], PROBE_STARTS, "seeds"),
-        ([0], np.zeros((3, 5)), r"shape \[P, 4\], got \(3, 5\)"),
+        ([0], np.zeros((3, 5)), r"shape \[P, 4\] .*got shape \(3, 5\)"),
+        ([0], np.zeros((0, 4)), r"P >= 1.*got shape \(0, 4\)"),
+        ([0], np.full((2, 4), np.nan), "got a NaN or an infinite value"),
+        ([0], np.full((2, 4), 1e40), "got a NaN or an infinite value"),
+        ([0], [["0.1"] * 4], "real start observations"),
+        ({0: "a"}, PROBE_STARTS, "seeds must be a sequence"),
     ],
 )
 def test_refuses_bad_seeds_and_probe_starts(seeds, probe_starts, expected):
@@ -229,6 +234,13 @@ def test_refuses_bad_seeds_and_probe_starts(seeds, probe_starts, expected):
 @pytest.mark.parametrize("steps", [0, 2.5, True, "100"])
 def test_train_refuses_a_bad_step_count(two_runs, steps):
     together, *_ = two_runs
-    expected = f"steps must be an integer >= 1, got {steps!r}"
+    expected = rf"steps must be an integer in \[1, 2\*\*62\), got {steps!r}"
     with pytest.raises(ValueError, match=expected):
         together.train(steps)
+
+
+@pytest.mark.parametrize("index", [2, -1, True, None, "0"])
+def test_kept_arrays_refuses_an_index_that_is_not_a_run(two_runs, index):
+    together, *_ = two_runs
+    with pytest.raises(ValueError, match=r"index must be an integer in \[0, 2\)"):
+        together.kept_arrays(index)

@@ -43,7 +43,7 @@ SCRIPT = textwrap.dedent(
                        learning_starts=64, num_envs=1, gradient_steps=1)
     runs = [
         Run("CartPole-v1", config, 4, 300, 150, (1, 2), (3,), kept_path="kept.keras"),
-        Run("CartPole-v1", config, 5, 300, 150, (1, 2), (3,)),
+        Run("CartPole-v1", config, 5, 300, 150, (1, 2), (3,), final_path="last.keras"),
     ]
     logs = train_runs(runs, workers=2)
     print(json.dumps([dataclasses.asdict(log) for log in logs]))
@@ -73,6 +73,12 @@ def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
     agent = DQNAgent("CartPole-v1", TINY, seed=0)
     held_out = agent.evaluate(runs[0].held_out_seeds, weights=kept).mean()
     assert held_out == logs[0].kept_held_out_mean()
+    # and the last weights through final_path: those of the same run trained here
+    agent = DQNAgent("CartPole-v1", TINY, seed=5)
+    agent.train(300, 150, probe_seeds=(1, 2), held_out_seeds=(3,), progress=False)
+    last = load_model(tmp_path / "last.keras").get_weights()
+    trained_here = agent.q_network.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(last, trained_here))
 
 
 def test_a_failed_run_raises_its_own_message_in_the_caller():
@@ -105,6 +111,12 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
         ),
         (lambda: Run("CartPole-v1", {}, 0, 300, 150, (), ()), "config must be a"),
         (lambda: Run("CartPole-v1", TINY, 0, 300, 150, (1.5,), ()), "probe_seeds"),
+        (lambda: tiny_run(0, final_path="last.h5"), "final_path must end in .keras"),
+        (lambda: tiny_run(0, final_path="dir/.keras"), "final_path must end in .keras"),
+        (
+            lambda: tiny_run(0, kept_path="a.keras", final_path="a.keras"),
+            "kept_path and final_path must be different files, got 'a.keras' and",
+        ),
     ],
 )
 def test_bad_runs_are_refused_before_any_process_starts(call, message):
@@ -114,11 +126,26 @@ def test_bad_runs_are_refused_before_any_process_starts(call, message):
 
 def test_runs_that_share_a_path_are_refused(tmp_path):
     shared = {"kept_path": str(tmp_path / "kept.keras")}
-    with pytest.raises(ValueError, match="runs share a kept_path"):
+    with pytest.raises(ValueError, match="runs share a kept_path or final_path"):
         train_runs([tiny_run(0, **shared), tiny_run(1, **shared)])
+    last = {"final_path": str(tmp_path / "last.keras")}
+    with pytest.raises(ValueError, match="runs share a kept_path or final_path"):
+        train_runs([tiny_run(0, **last), tiny_run(1, **last)])
+    # one run's last weights would overwrite another's kept weights (another spelling)
+    crossed = tiny_run(1, final_path=str(tmp_path / "sub" / ".." / "kept.keras"))
+    with pytest.raises(ValueError, match="runs share a kept_path or final_path"):
+        train_runs([tiny_run(0, **shared), crossed])
     folder = {"checkpoint_dir": str(tmp_path / "checkpoints")}
     with pytest.raises(ValueError, match="runs share a checkpoint_dir"):
         train_runs([tiny_run(0, **folder), tiny_run(1, **folder)])
+
+
+def test_a_fresh_run_does_not_overwrite_another_runs_last_weights(tmp_path):
+    earlier = tmp_path / "last.keras"
+    earlier.write_bytes(b"another run's weights")
+    with pytest.raises(FileExistsError, match="last.keras exists"):
+        train_run(tiny_run(0, final_path=str(earlier)))
+    assert earlier.read_bytes() == b"another run's weights"
 
 
 def test_numpy_integers_become_plain_ints_so_a_run_travels_as_json():
