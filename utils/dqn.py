@@ -75,11 +75,13 @@ class DQNAgent(DQNUpdate):
         seed_everything(streams.network, tensorflow=True)
         super().__init__(self.observation_size, self.n_actions, config)
         self.memory = ReplayMemory(
-            config.memory_capacity, (self.observation_size,), np.float32
+            config.memory_capacity,
+            (self.observation_size,),
+            np.float32,
+            seed=streams.replay,
         )
-        self.memory.rng = streams.replay
         self.rng = streams.exploration
-        self._env_seeds = streams.environments, streams.action_spaces
+        self._streams = streams  # the environments' seeds, used when they are made
         # the run so far: what `train` continues and a checkpoint holds
         self.env_steps = 0  # environment steps played so far (all envs)
         self.log = TrainLog()
@@ -298,11 +300,12 @@ class DQNAgent(DQNUpdate):
                 vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
             )
             if self._env_rng_states is None:
-                reset_seeds, (vector_space, *spaces) = self._env_seeds
+                vector_space, *spaces = self._streams.action_spaces
                 envs.action_space.seed(vector_space)
                 for env, space_seed in zip(envs.envs, spaces):
                     env.action_space.seed(space_seed)
-                self._observations, _ = envs.reset(seed=list(reset_seeds))
+                reset_seeds = list(self._streams.environments)
+                self._observations, _ = envs.reset(seed=reset_seeds)
             else:
                 checkpoint.restore_env_rngs(envs, self._env_rng_states)
                 everyone = np.ones(self.config.num_envs, dtype=bool)

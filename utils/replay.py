@@ -32,7 +32,7 @@ class ReplayMemory:
         capacity: int,
         observation_shape: tuple[int, ...],
         observation_dtype: np.dtype | type = np.float32,
-        seed: int | None = None,
+        seed: int | np.random.Generator | None = None,
     ) -> None:
         if not isinstance(capacity, (int, np.integer)) or isinstance(capacity, bool):
             raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
