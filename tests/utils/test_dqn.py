@@ -269,3 +269,18 @@ def test_a_checkpoint_folder_that_is_a_file_is_refused(small_agent, tmp_path):
     with pytest.raises(ValueError, match="is a file, not a folder"):
         small_agent.train(100, 50, checkpoint_dir=file, progress=False)
     assert small_agent.env_steps == 0
+
+
+def test_a_loaded_network_plays_exactly_as_the_agent_that_saved_it(tmp_path):
+    # play_greedy compiles a Keras model's call; the greedy actions stay the agent's
+    from utils import play_greedy
+
+    agent = DQNAgent("CartPole-v1", DQNConfig(hidden_units=(16,)), seed=7)
+    agent.q_network.set_weights(
+        [np.random.default_rng(0).normal(size=w.shape) for w in agent.kept_weights]
+    )
+    path = save_model(tmp_path / "net.keras", agent.q_network)
+    seeds = range(40)
+    episodes = play_greedy(load_model(path), "CartPole-v1", seeds)
+    np.testing.assert_array_equal(episodes.returns, agent.evaluate(seeds))
+    assert len(np.unique(episodes.returns)) > 1  # the starts play out differently
