@@ -23,15 +23,11 @@ if "TF_XLA_FLAGS" not in os.environ:
     atexit.register(shutil.rmtree, XLA_CACHE, ignore_errors=True)
 
 
-# the heaviest first, so that no long file is left running alone at the end; every
-# notebook before any plain-script copy, so that a copy loads the XLA programs its
-# notebook compiled instead of compiling them at the same time on the other core
+# the heaviest first, so that no long file is left running alone at the end: every
+# notebook and its plain-script copy (the later notebooks train more), then the rest
 def weight(item) -> int:
-    notebook = re.search(r"notebooks/(\d\d)_", item.nodeid)
-    if notebook:
-        return 100 + int(notebook.group(1))
-    script = re.search(r"TestScript(\d\d)", item.nodeid)
-    return int(script.group(1)) if script else 0
+    found = re.search(r"notebooks/(\d\d)_|TestScript(\d\d)", item.nodeid)
+    return int(found.group(1) or found.group(2)) if found else 0
 
 
 def pytest_collection_modifyitems(config, items):

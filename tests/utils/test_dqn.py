@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import load_model, save_model
+from utils import load_model, play_greedy, save_model
 from utils.dqn import DQNAgent, DQNConfig, DuelingHead
 
 GAMMA = 0.5
@@ -273,8 +273,6 @@ def test_a_checkpoint_folder_that_is_a_file_is_refused(small_agent, tmp_path):
 
 def test_a_loaded_network_plays_exactly_as_the_agent_that_saved_it(tmp_path):
     # play_greedy compiles a Keras model's call; the greedy actions stay the agent's
-    from utils import play_greedy
-
     agent = DQNAgent("CartPole-v1", DQNConfig(hidden_units=(16,)), seed=7)
     agent.q_network.set_weights(
         [np.random.default_rng(0).normal(size=w.shape) for w in agent.kept_weights]
