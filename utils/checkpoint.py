@@ -21,6 +21,7 @@ queue is empty; the next episode starts from the restored environment generator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -324,12 +325,18 @@ def _state_problems(state: dict) -> list[str]:
         valid = is_integer if name in LOG_INTEGERS else is_real
         if not isinstance(log[name], list) or not all(map(valid, log[name])):
             problems.append(f"'log.{name}' is not a list of numbers: {log[name]!r:.60}")
+    flags = log.get("episode_terminated")
+    if not isinstance(flags, list) or not all(isinstance(f, bool) for f in flags):
+        problems.append(
+            f"'log.episode_terminated' is not a list of booleans: {flags!r:.60}"
+        )
     if problems:
         return problems
     evaluations = len(log["eval_steps"])
     lengths = {
         "episode_steps": state["episodes"],
         "episode_returns": state["episodes"],
+        "episode_terminated": state["episodes"],
         "train_seconds": evaluations,
     }
     for name, length in lengths.items():
@@ -382,8 +389,21 @@ def load(agent: DQNAgent, path: str | Path) -> None:
     path = Path(path)
     state = read_state(path)
     _check_matches(agent, state, path)
-    staged = _stage(agent, state, path)
+    with _global_rngs_kept_on_error():  # reading a .keras file draws from them
+        staged = _stage(agent, state, path)
     _commit(agent, state, staged)
+
+
+@contextlib.contextmanager
+def _global_rngs_kept_on_error():
+    """Python's and NumPy's global generators as they were, if the body raises."""
+    python, numpy = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        yield
+    except BaseException:
+        random.setstate(python)
+        np.random.set_state(numpy)  # noqa: NPY002
+        raise
 
 
 def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
@@ -391,7 +411,7 @@ def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
     import tensorflow as tf
 
     where = path / "state.json"
-    _check_files(path, state["files"])
+    check_files(path, state["files"])
     expected_epsilon = agent.config.epsilon_at(state["env_steps"])
     if not math.isclose(state["epsilon"], expected_epsilon, abs_tol=1e-9):
         raise ValueError(
@@ -478,7 +498,7 @@ def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
     }
 
 
-def _check_files(path: Path, recorded: dict) -> None:
+def check_files(path: Path, recorded: dict) -> None:
     """Every file of the checkpoint is there and unchanged since it was written."""
     needed = {f"{name}.keras" for name in NETWORKS}
     needed |= {f"memory_{name}.npy" for name in MEMORY_FIELDS}
@@ -499,7 +519,7 @@ def _check_files(path: Path, recorded: dict) -> None:
 def _checked(where: Path, name: str, build, value):
     try:
         return build(value)
-    except (TypeError, KeyError, ValueError, IndexError, OverflowError) as error:
+    except Exception as error:  # noqa: BLE001 - TensorFlow raises its own kinds
         raise ValueError(
             f"{where}: {name} is not a generator state: {error}"
         ) from error
@@ -540,6 +560,7 @@ def _commit(agent: DQNAgent, state: dict, staged: dict) -> None:
     agent.train_seconds = state["train_seconds"]
     agent.last_loss = np.float32(state["last_loss"])
     agent.log = TrainLog(**state["log"])
+    agent._evaluation_seeds = None  # another run's: its first train call says them
     rng = state["rng"]
     _set_generator_state(agent.rng, rng["agent"])
     _set_generator_state(agent.memory.rng, rng["memory"])

@@ -154,6 +154,20 @@ def check_seeds(name: str, seeds) -> tuple[int, ...]:
     return tuple(check_seed(f"each of {name}", s) for s in seeds)
 
 
+def check_steps(total_steps: int, eval_every: int, num_envs: int) -> None:
+    """A ValueError unless both step counts are multiples of `num_envs`.
+
+    The agent steps its `num_envs` environments together, so it can stop, and
+    evaluate, only at multiples of `num_envs` environment steps.
+    """
+    for name, value in (("total_steps", total_steps), ("eval_every", eval_every)):
+        if value % num_envs:
+            raise ValueError(
+                f"{name} must be a multiple of num_envs ({num_envs}): the agent "
+                f"steps {num_envs} environments together, got {value!r}"
+            )
+
+
 def check(config: DQNConfig) -> tuple[list[str], dict]:
     """Every problem of `config` as a sentence, and the values to normalise."""
     problems, normalised = [], {}

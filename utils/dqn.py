@@ -17,6 +17,7 @@ returns, and how many environments, gradient steps and transitions per call.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils import checkpoint
-from utils.config import DQNConfig, check_seed, check_seeds, is_integer
+from utils.config import DQNConfig, check_seed, check_seeds, check_steps, is_integer
 from utils.evaluation import Episodes, play_greedy
 from utils.nstep import NStepQueue
 from utils.qnetwork import DuelingHead, build_q_network
@@ -85,6 +86,7 @@ class DQNAgent(DQNUpdate):
         # the run so far: what `train` continues and a checkpoint holds
         self.env_steps = 0  # environment steps played so far (all envs)
         self.log = TrainLog()
+        self._evaluation_seeds = None  # (probe, held-out) of the log's evaluations
         self.kept_weights = self.q_network.get_weights()
         self.last_loss = tf.constant(np.nan)
         self.train_seconds = 0.0  # training wall time, evaluations excluded
@@ -132,8 +134,14 @@ class DQNAgent(DQNUpdate):
             raise ValueError("seeds must hold at least one start state's seed")
         if weights is not None:
             current = self.q_network.get_weights()
-            self.q_network.set_weights(weights)
+            shapes = [np.shape(w) for w in weights]
+            if shapes != [w.shape for w in current]:
+                raise ValueError(
+                    f"weights must have the Q-network's shapes "
+                    f"{[w.shape for w in current]}, got {shapes}"
+                )
             try:
+                self.q_network.set_weights(weights)
                 return self.evaluate(seeds)
             finally:
                 self.q_network.set_weights(current)
@@ -182,15 +190,46 @@ class DQNAgent(DQNUpdate):
         ):
             if not is_integer(value) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_steps(total_steps, eval_every, config.num_envs)
+        if total_steps < self.env_steps:
+            raise ValueError(
+                f"total_steps ({total_steps:,}) is below the {self.env_steps:,} steps "
+                "this agent has trained: train(n) trains until step n"
+            )
         probe_seeds = check_seeds("probe_seeds", probe_seeds)
         held_out_seeds = check_seeds("held_out_seeds", held_out_seeds)
+        self._check_evaluation_seeds(probe_seeds, held_out_seeds)
+        if (probe_seeds or held_out_seeds) and eval_every > total_steps:
+            raise ValueError(
+                f"eval_every ({eval_every:,}) is beyond total_steps ({total_steps:,}): "
+                "the probe and held-out starts would never be played"
+            )
         if callback is not None and not callable(callback):
             raise ValueError(f"callback must be callable or None, got {callback!r}")
+        if not isinstance(description, str):
+            raise ValueError(f"description must be a str, got {description!r}")
+        if (
+            log_dir is not None
+            and Path(log_dir).exists()
+            and not Path(log_dir).is_dir()
+        ):
+            raise ValueError(f"log_dir {log_dir} is a file, not a folder")
         if kept_path is not None:
+            if not isinstance(kept_path, (str, os.PathLike)):
+                raise ValueError(f"kept_path must be a path, got {kept_path!r}")
             kept_path = Path(kept_path)
             if kept_path.suffix != ".keras":
                 raise ValueError(
                     f"kept_path must end in .keras, got {str(kept_path)!r}"
+                )
+            if kept_path.is_dir():
+                raise ValueError(
+                    f"kept_path {str(kept_path)!r} is a folder, not a file"
+                )
+            if not probe_seeds:
+                raise ValueError(
+                    "kept_path needs probe_seeds: the kept weights are the ones with "
+                    "the best mean on the probe starts"
                 )
             if self.env_steps == 0 and kept_path.exists():  # a fresh run's file
                 raise FileExistsError(
@@ -250,6 +289,7 @@ class DQNAgent(DQNUpdate):
             for i in np.flatnonzero(done):
                 log.episode_steps.append(self.env_steps)
                 log.episode_returns.append(float(self._episode_returns[i]))
+                log.episode_terminated.append(bool(terminated[i]))
                 self._episode_returns[i] = 0.0
                 if board is not None:
                     board.step = len(log.episode_returns)
@@ -281,6 +321,31 @@ class DQNAgent(DQNUpdate):
         if board is not None:
             board.close()
         return log
+
+    def _check_evaluation_seeds(
+        self, probe_seeds: tuple, held_out_seeds: tuple
+    ) -> None:
+        """Refuse evaluation starts other than those of the run's earlier evaluations:
+        the log's means would mix two sets of starts (and a checkpoint of it would
+        not load)."""
+        log, seeds = self.log, (probe_seeds, held_out_seeds)
+        if not log.eval_steps:
+            self._evaluation_seeds = seeds
+            return
+        earlier = self._evaluation_seeds  # None: the run was loaded from disk
+        had = (bool(log.probe_means), bool(log.held_out_means))
+        if (earlier is not None and seeds != earlier) or had != (
+            bool(probe_seeds),
+            bool(held_out_seeds),
+        ):
+            raise ValueError(
+                "probe_seeds and held_out_seeds must be the starts of this run's "
+                f"earlier evaluations ({len(log.eval_steps)} so far, with "
+                f"{'no' if not had[0] else 'the'} probe and "
+                f"{'no' if not had[1] else 'the'} held-out starts), got "
+                f"{len(probe_seeds)} probe and {len(held_out_seeds)} held-out seeds"
+            )
+        self._evaluation_seeds = seeds
 
     def _environments(self) -> gym.vector.VectorEnv:
         """The training environments, made (and reset) on the first call.
@@ -342,6 +407,9 @@ class DQNAgent(DQNUpdate):
         environment, settings and seed are the checkpoint's)."""
         state = checkpoint.read_state(path)
         config = checkpoint.config_from_state(state)
+        # a damaged file is refused before the agent is built (which seeds Python,
+        # NumPy and TensorFlow)
+        checkpoint.check_files(Path(path), state["files"])
         agent = cls(state["env_id"], config, seed=state["seed"])
         agent.load_checkpoint(path)
         return agent

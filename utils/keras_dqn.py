@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from utils.config import is_integer
+
 
 @keras.saving.register_keras_serializable(package="utils")
 class CoordinateChannels(keras.layers.Layer):
@@ -186,6 +188,7 @@ class KerasDQN(keras.Model):
         threads, which on a 2-core CPU can compete with the training step. So
         the minibatches go in as a dataset that runs in one thread, in order.
         """
+        check_transitions(transitions, batch_size, self.network.output_shape[-1])
         dataset = tf.data.Dataset.from_tensor_slices((tuple(transitions),))
         dataset = dataset.batch(batch_size).with_options(_ONE_THREAD)
         return self.fit(dataset, verbose=0, shuffle=False, callbacks=callbacks)
@@ -193,6 +196,56 @@ class KerasDQN(keras.Model):
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
         """The action with the largest Q-value for each observation of a batch."""
         return np.argmax(self.predict_on_batch(observations), axis=1)
+
+
+def check_transitions(transitions, batch_size: int, n_actions: int) -> None:
+    """A ValueError naming the field of `transitions` (observations, actions,
+    returns, next observations, terminated) that would train silently wrong."""
+    if not isinstance(transitions, (tuple, list)) or len(transitions) != 5:
+        got = (
+            len(transitions) if isinstance(transitions, (tuple, list)) else transitions
+        )
+        raise ValueError(
+            "transitions must be 5 arrays (observations, actions, returns, next "
+            f"observations, terminated), e.g. memory.sample(n)[:5], got {got!r:.60}"
+        )
+    if not is_integer(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    observations, actions, returns, next_observations, terminated = map(
+        np.asarray, transitions
+    )
+    n = len(observations)
+    for name, array in (("actions", actions), ("returns", returns)):
+        if array.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},), got {array.shape}")
+    if terminated.shape != (n,) or terminated.dtype != np.bool_:
+        raise ValueError(
+            f"terminated must be {n} booleans, got shape {terminated.shape} of "
+            f"{terminated.dtype}"
+        )
+    if next_observations.shape != observations.shape:
+        raise ValueError(
+            f"next_observations must have the observations' shape "
+            f"{observations.shape}, got {next_observations.shape}"
+        )
+    if not np.isfinite(returns).all():
+        raise ValueError("returns must be finite, got NaN or inf")
+    check_actions(actions, n_actions)
+
+
+def check_actions(actions, n_actions: int) -> None:
+    """A ValueError naming the first action that is no index of the network's
+    `n_actions` outputs (compiled, an index out of range would be clamped, not
+    refused)."""
+    actions = np.asarray(actions)
+    if not np.issubdtype(actions.dtype, np.integer):
+        raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
+    bad = np.flatnonzero((actions < 0) | (actions >= n_actions))
+    if bad.size:
+        raise ValueError(
+            f"actions must be in [0, {n_actions}) (the network's outputs), got "
+            f"{actions[bad[0]]} at position {bad[0]}"
+        )
 
 
 def original_network(n_actions: int = 9) -> keras.Sequential:

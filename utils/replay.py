@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from utils.config import is_integer, is_real
+
 
 class Batch(NamedTuple):
     """A minibatch of transitions, one array per field, first axis = batch."""
@@ -16,6 +18,17 @@ class Batch(NamedTuple):
     next_observations: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _finite_float32(value) -> bool:
+    """Whether `value` is stored as a float32 unchanged in kind (not inf or NaN)."""
+    try:
+        return abs(float(value)) <= FLOAT32_MAX  # False for NaN too
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 class ReplayMemory:
@@ -67,9 +80,12 @@ class ReplayMemory:
         terminated: bool,
         truncated: bool = False,
     ) -> None:
-        """Store one transition, overwriting the oldest when full. Observations of
-        the wrong shape are refused before anything is written."""
-        shape = self.observations.shape[1:]
+        """Store one transition, overwriting the oldest when full. A value that
+        would be changed by storing it (an observation of the wrong shape, or one
+        that its dtype would cast, such as floats into uint8 pixels; an action
+        that is not a non-negative integer; a reward or flag of the wrong kind) is
+        refused before anything is written."""
+        shape, dtype = self.observations.shape[1:], self.observations.dtype
         for name, value in (
             ("observation", observation),
             ("next_observation", next_observation),
@@ -78,6 +94,20 @@ class ReplayMemory:
                 raise ValueError(
                     f"{name} must have shape {shape}, got {np.shape(value)}"
                 )
+            if not np.can_cast(np.asarray(value).dtype, dtype, "same_kind"):
+                raise ValueError(
+                    f"{name} must be {dtype} (this memory's dtype) or cast to it "
+                    f"without change, got {np.asarray(value).dtype}"
+                )
+        if not is_integer(action) or not 0 <= action < 2**63:
+            raise ValueError(f"action must be an integer >= 0, got {action!r}")
+        if not is_real(reward) or not _finite_float32(reward):
+            raise ValueError(
+                f"reward must be a finite real number (float32), got {reward!r}"
+            )
+        for name, flag in (("terminated", terminated), ("truncated", truncated)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
         i = self.position
         self.observations[i] = observation
         self.actions[i] = action
@@ -90,10 +120,10 @@ class ReplayMemory:
 
     def sample(self, batch_size: int) -> Batch:
         """A uniform random batch of `batch_size` transitions, as arrays."""
-        if not 1 <= batch_size <= self.size:
+        if not is_integer(batch_size) or not 1 <= batch_size <= self.size:
             raise ValueError(
                 f"batch_size must be between 1 and the {self.size} transitions held, "
-                f"got {batch_size}"
+                f"got {batch_size!r}"
             )
         idx = self.rng.integers(0, self.size, size=batch_size)
         return Batch(

@@ -62,6 +62,9 @@ CHOICES = {
 }
 
 
+MAX_PROBES = 10_000  # probe seeds 30,000-39,999 at most: below utils.protocol's
+
+
 def suggest_settings(trial: optuna.Trial) -> dict:
     """The settings a trial tries, suggested by the study's sampler."""
     low, high = LEARNING_RATES
@@ -373,6 +376,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) < low:
             flag = f"--{name.replace('_', '-')}"
             parser.error(f"{flag} must be >= {low}, got {getattr(args, name)}")
+    if args.probes > MAX_PROBES:
+        parser.error(
+            f"--probes must be <= {MAX_PROBES:,} (the probe seeds run from 30,000 and "
+            f"stay below the course's protocol seeds), got {args.probes}"
+        )
     if args.seed >= 2**32:
         parser.error(f"--seed must be < 2**32, got {args.seed}")
     if not args.study.strip():
@@ -393,6 +401,17 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(
             f"--steps must be >= num_envs ({args.base.num_envs}), got {args.steps}"
         )
+    if args.steps <= args.base.learning_starts:
+        parser.error(
+            f"--steps ({args.steps}) must be above learning_starts "
+            f"({args.base.learning_starts}): a trial that short never learns"
+        )
+    for flag, value in (("--steps", args.steps), ("--eval-every", args.eval_every)):
+        if value % args.base.num_envs:
+            parser.error(
+                f"{flag} must be a multiple of num_envs ({args.base.num_envs}): the "
+                f"agent steps that many environments together, got {value}"
+            )
     return args
 
 

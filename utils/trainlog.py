@@ -11,10 +11,13 @@ class TrainLog:
 
     episode_steps: list[int] = field(default_factory=list)
     episode_returns: list[float] = field(default_factory=list)
+    # ended by the task (MountainCar: the flag), not by the time limit
+    episode_terminated: list[bool] = field(default_factory=list)
     eval_steps: list[int] = field(default_factory=list)
     # greedy mean return on the probe starts (choose the kept weights)
     probe_means: list[float] = field(default_factory=list)
-    # greedy mean return on the held-out starts (choose nothing)
+    # greedy mean return on the held-out starts (never the kept weights; notebooks 07
+    # and 08 pass validation starts here, which may choose settings)
     held_out_means: list[float] = field(default_factory=list)
     # training wall time (evaluations excluded) at each evaluation
     train_seconds: list[float] = field(default_factory=list)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from utils.config import DQNConfig, check_seed, check_seeds, is_integer
+from utils.config import DQNConfig, check_seed, check_seeds, check_steps, is_integer
 from utils.trainlog import TrainLog
 
 # the folder that holds the `utils` package, so that a worker imports the same one
@@ -60,6 +60,7 @@ class Run:
             raise ValueError(
                 f"env_id must be a gymnasium id (str), got {self.env_id!r}"
             )
+        check_env_id(self.env_id)
         object.__setattr__(self, "seed", check_seed("seed", self.seed))
         integers = ("total_steps", "eval_every", "checkpoint_every", "keep_checkpoints")
         for name in integers:
@@ -72,8 +73,22 @@ class Run:
                 f"total_steps must be >= num_envs ({self.config.num_envs}), "
                 f"got {self.total_steps}"
             )
+        check_steps(self.total_steps, self.eval_every, self.config.num_envs)
         for name in ("probe_seeds", "held_out_seeds"):
             object.__setattr__(self, name, check_seeds(name, getattr(self, name)))
+        if (
+            self.probe_seeds or self.held_out_seeds
+        ) and self.eval_every > self.total_steps:
+            raise ValueError(
+                f"eval_every ({self.eval_every:,}) is beyond total_steps "
+                f"({self.total_steps:,}): the probe and held-out starts would never "
+                "be played"
+            )
+        if self.kept_path is not None and not self.probe_seeds:
+            raise ValueError(
+                "kept_path needs probe_seeds: the kept weights are the ones with the "
+                "best mean on the probe starts"
+            )
         for name in ("kept_path", "final_path", "checkpoint_dir"):
             value = getattr(self, name)
             if value is not None:
@@ -92,6 +107,10 @@ class Run:
                     "kept_path and final_path must be different files, got "
                     f"{self.kept_path!r} and {self.final_path!r}"
                 )
+        if self.checkpoint_dir is not None and Path(self.checkpoint_dir).is_file():
+            raise ValueError(
+                f"checkpoint_dir {self.checkpoint_dir!r} is a file, not a folder"
+            )
         if self.checkpoint_dir is not None and self.config.num_envs != 1:
             raise ValueError(
                 "checkpoints need num_envs=1 (they are written at an episode end), "
@@ -106,10 +125,26 @@ class Run:
     def from_dict(cls, record: dict) -> Run:
         if not isinstance(record, dict) or "config" not in record:
             raise ValueError(f"a Run record is a dict with a 'config', got {record!r}")
-        return cls(**{**record, "config": DQNConfig.from_dict(record["config"])})
+        try:
+            return cls(**{**record, "config": DQNConfig.from_dict(record["config"])})
+        except TypeError as error:  # a missing or unknown field
+            raise ValueError(f"a Run record has the fields of Run: {error}") from error
 
     def describe(self) -> str:
         return f"the {self.env_id} run of seed {self.seed}"
+
+
+def check_env_id(env_id: str) -> None:
+    """A ValueError unless gymnasium knows `env_id` (the course's own `blobenv/`
+    ids included), before a worker process would find out."""
+    import gymnasium as gym
+
+    import blobenv  # noqa: F401 - registers the course's own ids (blobenv/...)
+
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        raise ValueError(f"env_id {env_id!r} is no gymnasium id: {error}") from error
 
 
 def train_run(run: Run) -> TrainLog:

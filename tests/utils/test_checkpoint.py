@@ -1,6 +1,7 @@
 """Checkpoints: a resumed run is the same run, and a bad checkpoint changes nothing."""
 
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from utils import checkpoint
 from utils.dqn import DQNAgent, DQNConfig
@@ -44,7 +46,11 @@ def snapshot(agent):
     arrays += [v.numpy().copy() for v in agent.optimizer.variables]
     arrays += [getattr(agent.memory, name).copy() for name in checkpoint.MEMORY_FIELDS]
     counters = (agent.env_steps, agent.memory.position, agent.memory.size)
-    return arrays, counters, agent.rng.bit_generator.state, len(agent.log.eval_steps)
+    name, keys, *rest = np.random.get_state()  # noqa: NPY002 - the global generator
+    tensorflow = tf.random.get_global_generator().state.numpy().tolist()
+    global_rngs = (random.getstate(), (name, keys.tolist(), *rest), tensorflow)
+    generator = agent.rng.bit_generator.state
+    return arrays, counters, generator, len(agent.log.eval_steps), global_rngs
 
 
 def assert_same(a, b):
@@ -157,6 +163,32 @@ def assert_refused_and_unchanged(agent, copy, message):
     assert_same(before, snapshot(agent))
 
 
+@pytest.mark.parametrize("name", ["target_network.keras", "kept_network.keras"])
+def test_a_network_file_that_does_not_load_changes_nothing_not_even_global_rngs(
+    saved, victim, tmp_path, name
+):
+    def replace(copy):  # a file that is not a network, under its own SHA-256
+        (copy / name).write_bytes(b"not a keras file")
+        edit_state(
+            lambda state: state["files"].update({name: checkpoint._sha256(copy / name)})
+        )(copy)
+
+    copy = damaged_copy(saved[1], tmp_path, replace)
+    assert_refused_and_unchanged(victim, copy, re.escape(name))
+
+
+def test_a_damaged_file_is_refused_before_from_checkpoint_seeds_anything(
+    saved, tmp_path
+):
+    copy = damaged_copy(
+        saved[1], tmp_path, lambda c: truncate(c / "memory_rewards.npy")
+    )
+    before = (random.getstate(), np.random.get_state()[1].tolist())  # noqa: NPY002
+    with pytest.raises(ValueError, match="memory_rewards.npy is truncated or corrupt"):
+        DQNAgent.from_checkpoint(copy)
+    assert (random.getstate(), np.random.get_state()[1].tolist()) == before  # noqa: NPY002
+
+
 def checkpoint_files(saved):
     return sorted(p.name for p in saved[1].iterdir())
 
@@ -213,6 +245,9 @@ RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
         (set_to(["env_steps"], 999), "the checkpoint is at step 999"),
         (set_to(["log", "episode_returns"], "abc"), "'log.episode_returns' is not"),
         (set_to(["log", "kept_step"], 12345), "'log.kept_step' 12345 is not"),
+        (set_to(["log", "episode_terminated"], [1]), "'log.episode_terminated' is"),
+        (delete(["log", "episode_terminated"]), "'log.episode_terminated' is"),
+        (set_to(["log", "episode_terminated"], []), "'log.episode_terminated' holds"),
         (set_to(["episodes"], 999), "'log.episode_steps' holds"),
         (delete(["files", "memory_rewards.npy"]), "lists no memory_rewards.npy"),
         (set_to(["memory", "position"], 501), "replay position 501 does not fit"),

@@ -164,6 +164,9 @@ def test_stored_transitions_belong_together_and_truncation_keeps_the_bootstrap()
     # after an end, the next observation is the last state, not the new start
     finished = np.flatnonzero(ends[:-1])
     assert (next_observations[finished] != observations[finished + 1]).all(axis=1).all()
+    # the log says how each episode ended: by the task, or by the clock
+    assert agent.log.episode_steps == list(np.flatnonzero(ends) + 1)
+    assert agent.log.episode_terminated == memory.terminated[ends].tolist()
 
 
 def test_same_seed_same_weights():
@@ -238,6 +241,9 @@ def small_agent():
         ({"probe_seeds": {1, 2}}, "probe_seeds must be a sequence"),
         ({"kept_path": "kept.h5"}, "kept_path must end in .keras"),
         ({"callback": 5}, "callback must be callable"),
+        ({"description": 5}, "description must be a str, got 5"),
+        ({"kept_path": "kept.keras"}, "kept_path needs probe_seeds"),
+        ({"kept_path": 5}, "kept_path must be a path, got 5"),
     ],
 )
 def test_bad_training_arguments_are_refused_before_a_step(
@@ -248,13 +254,65 @@ def test_bad_training_arguments_are_refused_before_a_step(
     assert small_agent.env_steps == 0
 
 
+def test_steps_that_the_environments_cannot_stop_at_are_refused():
+    agent = DQNAgent("CartPole-v1", DQNConfig(hidden_units=(8,), num_envs=4), seed=0)
+    with pytest.raises(ValueError, match=r"eval_every must be a multiple of num_envs"):
+        agent.train(400, 50, progress=False)  # 50 steps is 12.5 vector steps
+    with pytest.raises(ValueError, match=r"total_steps must be a multiple of num_envs"):
+        agent.train(402, 100, progress=False)
+    assert agent.env_steps == 0
+
+
+def test_paths_of_the_wrong_kind_and_starts_never_played_are_refused(
+    small_agent, tmp_path
+):
+    (tmp_path / "kept.keras").mkdir()
+    (tmp_path / "logs").write_text("a file")
+    for arguments, message in [
+        ({"kept_path": tmp_path / "kept.keras", "probe_seeds": [1]}, "is a folder"),
+        ({"log_dir": tmp_path / "logs"}, "log_dir .* is a file, not a folder"),
+        ({"eval_every": 200, "probe_seeds": [1]}, r"eval_every \(200\) is beyond"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            small_agent.train(100, **{"eval_every": 50, **arguments}, progress=False)
+    assert small_agent.env_steps == 0
+
+
+def test_evaluation_starts_cannot_change_within_a_run(small_agent):
+    agent = DQNAgent("CartPole-v1", small_agent.config, seed=2)
+    agent.train(20, 10, probe_seeds=[1], progress=False)
+    for probe, held_out in [([2], []), ([1], [3]), ([], [])]:
+        with pytest.raises(ValueError, match="must be the starts of this run's"):
+            agent.train(40, 10, probe_seeds=probe, held_out_seeds=held_out)
+    agent.train(40, 10, probe_seeds=[1], progress=False)  # the same starts go on
+    assert agent.log.eval_steps == [10, 20, 30, 40] and len(agent.log.probe_means) == 4
+
+
+def test_evaluating_weights_of_the_wrong_shapes_changes_nothing(small_agent):
+    before = small_agent.q_network.get_weights()
+    bad = [np.full_like(w, 7.0) for w in before]
+    bad[-1] = np.zeros(5, np.float32)
+    with pytest.raises(ValueError, match="weights must have the Q-network's shapes"):
+        small_agent.evaluate([1, 2], weights=bad)
+    after = small_agent.q_network.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_training_to_a_step_already_passed_is_refused(small_agent):
+    agent = DQNAgent("CartPole-v1", small_agent.config, seed=1)
+    agent.train(20, 20, progress=False)
+    with pytest.raises(ValueError, match=r"total_steps \(10\) is below the 20 steps"):
+        agent.train(10, 10, progress=False)
+    assert agent.env_steps == 20
+
+
 def test_a_fresh_run_does_not_overwrite_another_runs_kept_weights(
     small_agent, tmp_path
 ):
     path = tmp_path / "kept.keras"
     path.write_bytes(b"an earlier run's network")
     with pytest.raises(FileExistsError, match="another run's kept weights"):
-        small_agent.train(100, 50, kept_path=path, progress=False)
+        small_agent.train(100, 50, [1], kept_path=path, progress=False)
     assert path.read_bytes() == b"an earlier run's network"
 
 
@@ -282,3 +340,15 @@ def test_a_loaded_network_plays_exactly_as_the_agent_that_saved_it(tmp_path):
     episodes = play_greedy(load_model(path), "CartPole-v1", seeds)
     np.testing.assert_array_equal(episodes.returns, agent.evaluate(seeds))
     assert len(np.unique(episodes.returns)) > 1  # the starts play out differently
+
+
+def test_play_greedy_refuses_no_seeds_and_q_values_of_the_wrong_width():
+    def push_left(observations):
+        return np.zeros(len(observations), int)
+
+    with pytest.raises(ValueError, match="at least one start state"):
+        play_greedy(push_left, "CartPole-v1", [])
+    with pytest.raises(ValueError, match="gives 3 Q-values .* has 2 actions"):
+        play_greedy(lambda o: np.zeros((len(o), 3)), "CartPole-v1", [1])
+    episodes = play_greedy(push_left, "CartPole-v1", np.arange(2))  # NumPy seeds
+    assert episodes.terminated.all()

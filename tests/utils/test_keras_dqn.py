@@ -174,3 +174,33 @@ def test_save_and_load_model_keep_both_networks(dqn, tmp_path):
     np.testing.assert_array_equal(loaded.target_network.get_weights()[0], 7.0)
     assert loaded.loss == "mse"  # still compiled
     assert isinstance(loaded.optimizer, keras.optimizers.SGD)
+
+
+def changed(position, value):
+    x = list(ONE_TRANSITION)
+    x[position] = value
+    return tuple(x)
+
+
+@pytest.mark.parametrize(
+    ("x", "batch_size", "message"),
+    [
+        (changed(1, np.array([3])), 1, r"actions must be in \[0, 3\) .*got 3 at pos"),
+        (changed(1, np.array([-1])), 1, r"actions must be in \[0, 3\) .*got -1"),
+        (changed(1, np.array([1.0])), 1, "actions must be integers, got dtype float64"),
+        (changed(2, np.array([[1.0]])), 1, r"returns must have shape \(1,\)"),
+        (changed(2, np.array([np.nan])), 1, "returns must be finite"),
+        (changed(4, np.array([2])), 1, "terminated must be 1 booleans"),
+        (changed(3, np.zeros((2, 2))), 1, "next_observations must have the"),
+        (ONE_TRANSITION[:4], 1, "transitions must be 5 arrays"),
+        (ONE_TRANSITION, 0, "batch_size must be an integer >= 1, got 0"),
+        (ONE_TRANSITION, 2.5, "batch_size must be an integer >= 1, got 2.5"),
+    ],
+)
+def test_transitions_that_would_train_silently_wrong_are_refused(
+    dqn, x, batch_size, message
+):
+    before = dqn.network.get_weights()[0].copy()
+    with pytest.raises(ValueError, match=message):
+        dqn.fit_minibatches(x, batch_size=batch_size)
+    np.testing.assert_array_equal(dqn.network.get_weights()[0], before)

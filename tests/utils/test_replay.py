@@ -95,3 +95,48 @@ def test_an_observation_of_the_wrong_shape_is_refused_and_writes_nothing():
 def test_bad_construction_is_refused(arguments, message):
     with pytest.raises(ValueError, match=message):
         ReplayMemory(*arguments)
+
+
+GOOD = (np.zeros(2, np.uint8), 1, 1.0, np.zeros(2, np.uint8), False, False)
+
+
+@pytest.mark.parametrize(
+    ("position", "value", "message"),
+    [
+        (0, np.full(2, 300.0), "observation must be uint8 .* got float64"),
+        (3, np.full(2, 0.5), "next_observation must be uint8 .* got float64"),
+        (1, 2.7, r"action must be an integer >= 0, got 2.7"),
+        (1, -1, r"action must be an integer >= 0, got -1"),
+        (1, True, r"action must be an integer >= 0, got True"),
+        (2, "1.0", r"reward must be a finite real number .*, got '1.0'"),
+        (2, float("nan"), r"reward must be a finite real number .*, got nan"),
+        (2, 10**400, r"reward must be a finite real number"),
+        (2, 1e40, r"reward must be a finite real number .*, got 1e\+40"),
+        (1, 2**63, r"action must be an integer >= 0, got 9223372036854775808"),
+        (4, 1, r"terminated must be True or False, got 1"),
+        (5, None, r"truncated must be True or False, got None"),
+    ],
+)
+def test_a_value_that_storing_would_change_is_refused_and_writes_nothing(
+    position, value, message
+):
+    memory = ReplayMemory(2, (2,), np.uint8, seed=0)
+    memory.append(*GOOD)
+    before = [a.copy() for a in (memory.observations, memory.actions, memory.rewards)]
+    transition = list(GOOD)
+    transition[position] = value
+    with pytest.raises(ValueError, match=message):
+        memory.append(*transition)
+    after = (memory.observations, memory.actions, memory.rewards)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert (len(memory), memory.position) == (1, 1)
+
+
+def test_numpy_scalars_and_wider_floats_are_stored():
+    memory = ReplayMemory(2, (2,), np.float32, seed=0)
+    memory.append(np.ones(2), np.int64(2), np.float32(0.5), np.ones(2), np.bool_(True))
+    assert (memory.actions[0], memory.rewards[0], memory.terminated[0]) == (
+        2,
+        0.5,
+        True,
+    )

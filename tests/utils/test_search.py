@@ -132,6 +132,19 @@ def test_base_adjusts_the_lunarlander_settings():
             "--steps must",
         ),
         (
+            ["--base", '{"num_envs": 4}', "--steps", "2000", "--eval-every", "302"],
+            "--eval-every must be a multiple of num_envs (4)",
+        ),
+        (
+            ["--base", '{"num_envs": 4}', "--steps", "2002", "--eval-every", "300"],
+            "--steps must be a multiple of num_envs (4)",
+        ),
+        (
+            ["--steps", "1000", "--eval-every", "500"],
+            "--steps (1000) must be above learning_starts (1024)",
+        ),
+        (["--probes", "10001"], "--probes must be <= 10,000"),
+        (
             ["--base", '{"learning_starts": 300}'],
             "the search would suggest",
         ),

@@ -82,8 +82,8 @@ def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
 
 
 def test_a_failed_run_raises_its_own_message_in_the_caller():
-    bad = Run("NoSuchEnv-v0", TINY, 0, 300, 150, (), ())
-    with pytest.raises(RuntimeError, match=r"(?s)NoSuchEnv-v0 run of seed 0 failed.*"):
+    bad = Run("Pendulum-v1", TINY, 0, 300, 150, (), ())  # no discrete actions
+    with pytest.raises(RuntimeError, match=r"(?s)Pendulum-v1 run of seed 0 failed.*"):
         train_runs([tiny_run(1), bad], workers=2)
 
 
@@ -110,12 +110,36 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
             "eval_every must be an integer >= 1",
         ),
         (lambda: Run("CartPole-v1", {}, 0, 300, 150, (), ()), "config must be a"),
+        (lambda: Run("NoSuchEnv-v0", TINY, 0, 300, 150, (), ()), "is no gymnasium id"),
+        (lambda: Run.from_dict({"env_id": "x", "config": {}}), "has the fields of Run"),
         (lambda: Run("CartPole-v1", TINY, 0, 300, 150, (1.5,), ()), "probe_seeds"),
         (lambda: tiny_run(0, final_path="last.h5"), "final_path must end in .keras"),
         (lambda: tiny_run(0, final_path="dir/.keras"), "final_path must end in .keras"),
         (
             lambda: tiny_run(0, kept_path="a.keras", final_path="a.keras"),
             "kept_path and final_path must be different files, got 'a.keras' and",
+        ),
+        (
+            lambda: Run("CartPole-v1", TINY, 0, 300, 400, (1,), ()),
+            r"eval_every \(400\) is beyond total_steps \(300\)",
+        ),
+        (
+            lambda: Run(
+                "CartPole-v1", TINY, 0, 300, 150, (), (3,), kept_path="k.keras"
+            ),
+            "kept_path needs probe_seeds",
+        ),
+        (
+            lambda: tiny_run(0, checkpoint_dir=__file__),
+            "checkpoint_dir .* is a file, not a folder",
+        ),
+        (
+            lambda: Run("CartPole-v1", TINY.replace(num_envs=4), 0, 300, 150, (), ()),
+            r"eval_every must be a multiple of num_envs \(4\).*got 150",
+        ),
+        (
+            lambda: Run("CartPole-v1", TINY.replace(num_envs=4), 0, 302, 100, (), ()),
+            r"total_steps must be a multiple of num_envs \(4\).*got 302",
         ),
     ],
 )
