@@ -158,9 +158,13 @@ def check_steps(total_steps: int, eval_every: int, num_envs: int) -> None:
     """A ValueError unless both step counts are multiples of `num_envs`.
 
     The agent steps its `num_envs` environments together, so it can stop, and
-    evaluate, only at multiples of `num_envs` environment steps.
+    evaluate, only at multiples of `num_envs` environment steps (an `eval_every`
+    beyond `total_steps` asks for no evaluation, and is not checked).
     """
-    for name, value in (("total_steps", total_steps), ("eval_every", eval_every)):
+    checked = [("total_steps", total_steps)]
+    if eval_every <= total_steps:  # beyond it, no evaluation: any value does
+        checked.append(("eval_every", eval_every))
+    for name, value in checked:
         if value % num_envs:
             raise ValueError(
                 f"{name} must be a multiple of num_envs ({num_envs}): the agent "
