@@ -154,12 +154,21 @@ def check_seeds(name: str, seeds) -> tuple[int, ...]:
     return tuple(check_seed(f"each of {name}", s) for s in seeds)
 
 
-def check_steps(total_steps: int, eval_every: int, num_envs: int) -> None:
-    """A ValueError unless both step counts are multiples of `num_envs`.
+def check_schedule(
+    total_steps: int,
+    eval_every: int,
+    num_envs: int,
+    probe_seeds: tuple,
+    held_out_seeds: tuple,
+    kept_path,
+) -> None:
+    """A ValueError for a training schedule the agent cannot keep as asked.
 
     The agent steps its `num_envs` environments together, so it can stop, and
     evaluate, only at multiples of `num_envs` environment steps (an `eval_every`
-    beyond `total_steps` asks for no evaluation, and is not checked).
+    beyond `total_steps` asks for no evaluation, and is not checked then); start
+    states given with no evaluation would never be played; and the kept weights
+    are those with the best probe mean, so `kept_path` needs probe starts.
     """
     checked = [("total_steps", total_steps)]
     if eval_every <= total_steps:  # beyond it, no evaluation: any value does
@@ -170,6 +179,16 @@ def check_steps(total_steps: int, eval_every: int, num_envs: int) -> None:
                 f"{name} must be a multiple of num_envs ({num_envs}): the agent "
                 f"steps {num_envs} environments together, got {value!r}"
             )
+    if (probe_seeds or held_out_seeds) and eval_every > total_steps:
+        raise ValueError(
+            f"eval_every ({eval_every:,}) is beyond total_steps ({total_steps:,}): "
+            "the probe and held-out starts would never be played"
+        )
+    if kept_path is not None and not probe_seeds:
+        raise ValueError(
+            "kept_path needs probe_seeds: the kept weights are the ones with the "
+            "best mean on the probe starts"
+        )
 
 
 def check(config: DQNConfig) -> tuple[list[str], dict]:

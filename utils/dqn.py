@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils import checkpoint
-from utils.config import DQNConfig, check_seed, check_seeds, check_steps, is_integer
+from utils.config import DQNConfig, check_schedule, check_seed, check_seeds, is_integer
 from utils.evaluation import Episodes, play_greedy
 from utils.nstep import NStepQueue
 from utils.qnetwork import DuelingHead, build_q_network
@@ -190,7 +190,6 @@ class DQNAgent(DQNUpdate):
         ):
             if not is_integer(value) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        check_steps(total_steps, eval_every, config.num_envs)
         if total_steps < self.env_steps:
             raise ValueError(
                 f"total_steps ({total_steps:,}) is below the {self.env_steps:,} steps "
@@ -199,11 +198,6 @@ class DQNAgent(DQNUpdate):
         probe_seeds = check_seeds("probe_seeds", probe_seeds)
         held_out_seeds = check_seeds("held_out_seeds", held_out_seeds)
         self._check_evaluation_seeds(probe_seeds, held_out_seeds)
-        if (probe_seeds or held_out_seeds) and eval_every > total_steps:
-            raise ValueError(
-                f"eval_every ({eval_every:,}) is beyond total_steps ({total_steps:,}): "
-                "the probe and held-out starts would never be played"
-            )
         if callback is not None and not callable(callback):
             raise ValueError(f"callback must be callable or None, got {callback!r}")
         if not isinstance(description, str):
@@ -226,16 +220,19 @@ class DQNAgent(DQNUpdate):
                 raise ValueError(
                     f"kept_path {str(kept_path)!r} is a folder, not a file"
                 )
-            if not probe_seeds:
-                raise ValueError(
-                    "kept_path needs probe_seeds: the kept weights are the ones with "
-                    "the best mean on the probe starts"
-                )
             if self.env_steps == 0 and kept_path.exists():  # a fresh run's file
                 raise FileExistsError(
                     f"{kept_path} exists: it holds another run's kept weights; "
                     "choose a new path"
                 )
+        check_schedule(
+            total_steps,
+            eval_every,
+            config.num_envs,
+            probe_seeds,
+            held_out_seeds,
+            kept_path,
+        )
         if checkpoint_dir is not None:
             if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
                 raise ValueError(

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from utils.config import DQNConfig, check_seed, check_seeds, check_steps, is_integer
+from utils.config import DQNConfig, check_schedule, check_seed, check_seeds, is_integer
 from utils.trainlog import TrainLog
 
 # the folder that holds the `utils` package, so that a worker imports the same one
@@ -73,22 +73,16 @@ class Run:
                 f"total_steps must be >= num_envs ({self.config.num_envs}), "
                 f"got {self.total_steps}"
             )
-        check_steps(self.total_steps, self.eval_every, self.config.num_envs)
         for name in ("probe_seeds", "held_out_seeds"):
             object.__setattr__(self, name, check_seeds(name, getattr(self, name)))
-        if (
-            self.probe_seeds or self.held_out_seeds
-        ) and self.eval_every > self.total_steps:
-            raise ValueError(
-                f"eval_every ({self.eval_every:,}) is beyond total_steps "
-                f"({self.total_steps:,}): the probe and held-out starts would never "
-                "be played"
-            )
-        if self.kept_path is not None and not self.probe_seeds:
-            raise ValueError(
-                "kept_path needs probe_seeds: the kept weights are the ones with the "
-                "best mean on the probe starts"
-            )
+        check_schedule(
+            self.total_steps,
+            self.eval_every,
+            self.config.num_envs,
+            self.probe_seeds,
+            self.held_out_seeds,
+            self.kept_path,
+        )
         for name in ("kept_path", "final_path", "checkpoint_dir"):
             value = getattr(self, name)
             if value is not None:
