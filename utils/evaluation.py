@@ -23,6 +23,9 @@ class Episodes:
     final_rewards: np.ndarray
     # ended by the task (not by the time limit)
     terminated: np.ndarray
+    # the observation each episode ended in, one row per start (LunarLander: where
+    # the lander came to rest or crashed)
+    final_observations: np.ndarray
 
 
 def play_greedy(network: Callable, env_id: str, seeds: Sequence[int]) -> Episodes:
@@ -51,6 +54,7 @@ def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episod
     n = len(seeds)
     returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
     final_rewards, ended = np.zeros(n), np.zeros(n, dtype=bool)
+    final_observations = np.zeros((n, *envs.single_observation_space.shape))
     running = np.ones(n, dtype=bool)
     while running.any():
         output = np.asarray(network(tf.constant(observations, tf.float32)))
@@ -66,5 +70,8 @@ def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episod
         finished = running & (terminated | truncated)
         final_rewards[finished] = rewards[finished]
         ended[finished] = terminated[finished]
+        # the vector env resets an ended episode at the next step, so these rows are
+        # still the episodes' last observations (copied: the env reuses its array)
+        final_observations[finished] = observations[finished]
         running &= ~(terminated | truncated)
-    return Episodes(returns, lengths, final_rewards, ended)
+    return Episodes(returns, lengths, final_rewards, ended, final_observations)

@@ -1,10 +1,12 @@
 """A hyperparameter search over the DQN's settings, with Optuna, that scales out.
 
 Each trial trains a `DQNAgent` for a short budget with settings Optuna suggests,
-reports the greedy mean return on the search's probe starts after every
-evaluation (so that the pruner can stop a hopeless trial early), and scores the
-best of them (the weights a run would keep). Each trial's seed is its number,
-recorded on the trial. Held-out starts play no part: they stay for the final agent.
+reports the greedy mean return on the first `--starts` validation starts of the
+course's protocol (`utils.protocol.validation_starts`: a search chooses settings)
+after every evaluation, so that the pruner can stop a hopeless trial early, and
+scores the best of them (the weights a run would keep). Each trial's seed is its
+number, recorded on the trial. Exam starts play no part: they stay for the
+final agent.
 
 Where the study lives decides who can work on it:
 
@@ -43,6 +45,7 @@ from sqlalchemy.exc import OperationalError
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from utils.config import DQNConfig  # noqa: E402
+from utils.protocol import FAMILIES, validation_starts  # noqa: E402
 
 DEFAULT_STORAGE = "sqlite:///runs/09_search/study.db"
 TrialState = optuna.trial.TrialState
@@ -60,9 +63,6 @@ CHOICES = {
     "epsilon_decay_steps": [10_000, 20_000, 40_000],
     "train_every": [2, 4, 8],
 }
-
-
-MAX_PROBES = 10_000  # probe seeds 30,000-39,999 at most: below utils.protocol's
 
 
 def suggest_settings(trial: optuna.Trial) -> dict:
@@ -178,7 +178,7 @@ def open_study(
         direction="maximize",
         # trial k draws from (seed, k): every worker may share the search's seed
         sampler=TrialSeededSampler(seed, n_startup_trials=5),
-        # a trial whose probe mean is below the median of earlier trials at the same
+        # a trial whose mean is below the median of earlier trials at the same
         # evaluation stops, once 3 trials have finished, from its second evaluation on
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
         load_if_exists=True,
@@ -190,7 +190,7 @@ def objective(
     env_id: str,
     steps: int,
     eval_every: int,
-    probe_seeds: Sequence[int],
+    starts: Sequence[int],
     search_seed: int = 0,
 ):
     """Optuna's objective: train with the suggested settings, report, score."""
@@ -209,10 +209,11 @@ def objective(
             evaluation = len(agent.log.probe_means) - 1
             trial.report(agent.log.probe_means[-1], evaluation)
             if trial.should_prune():
-                raise optuna.TrialPruned(f"probe mean {agent.log.probe_means[-1]:.1f}")
+                raise optuna.TrialPruned(f"mean {agent.log.probe_means[-1]:.1f}")
 
+        # the trial's starts are the agent's probe starts: they pick its best report
         agent.train(
-            steps, eval_every, probe_seeds=probe_seeds, progress=False, callback=report
+            steps, eval_every, probe_seeds=starts, progress=False, callback=report
         )
         trial.set_user_attr("train_seconds", agent.train_seconds)
         return max(agent.log.probe_means)
@@ -237,7 +238,7 @@ def work(
     env_id: str,
     steps: int,
     eval_every: int,
-    probe_seeds: Sequence[int],
+    starts: Sequence[int],
     seed: int = 0,
     heartbeat: int = 60,
 ) -> optuna.Study:
@@ -263,7 +264,7 @@ def work(
             f"study {study!r} searches {study_.user_attrs['setup']}, not {setup}; "
             "give this search another --study"
         )
-    run_trial = objective(base, env_id, steps, eval_every, probe_seeds, seed)
+    run_trial = objective(base, env_id, steps, eval_every, starts, seed)
     stops = [
         optuna.study.MaxTrialsCallback(trials, states=FINISHED),
         optuna.study.MaxTrialsCallback(trials, states=(TrialState.FAIL,)),
@@ -343,7 +344,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--eval-every", type=int, default=10_000, help="steps between reports"
     )
     parser.add_argument(
-        "--probes", type=int, default=20, help="probe starts (seeds 30,000 on)"
+        "--starts",
+        type=int,
+        default=20,
+        help="validation starts a trial is scored on (the protocol's first; "
+        "default: %(default)s)",
     )
     parser.add_argument(
         "--seed",
@@ -369,17 +374,17 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         ("trials", 1),
         ("steps", 1),
         ("eval_every", 1),
-        ("probes", 1),
+        ("starts", 1),
         ("seed", 0),
         ("heartbeat", 1),
     ):
         if getattr(args, name) < low:
             flag = f"--{name.replace('_', '-')}"
             parser.error(f"{flag} must be >= {low}, got {getattr(args, name)}")
-    if args.probes > MAX_PROBES:
+    if args.starts > len(FAMILIES["validation"]):
         parser.error(
-            f"--probes must be <= {MAX_PROBES:,} (the probe seeds run from 30,000 and "
-            f"stay below the course's protocol seeds), got {args.probes}"
+            f"--starts must be <= {len(FAMILIES['validation']):,} (the protocol's "
+            f"validation seeds), got {args.starts:,}"
         )
     if args.seed >= 2**32:
         parser.error(f"--seed must be < 2**32, got {args.seed}")
@@ -460,9 +465,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per worker
     tf.config.threading.set_inter_op_parallelism_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    probe_seeds = range(30_000, 30_000 + args.probes)
     try:
-        study = run_worker(args, probe_seeds)
+        study = run_worker(args, validation_starts(args.starts))
     except (ValueError, OperationalError) as error:  # a one-line error, as at parse
         first = str(error).strip().splitlines()[0]
         sys.exit(f"python -m utils.search: error: {first}")
@@ -476,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"study {args.study!r}: {len(finished)} finished trials, {best}")
 
 
-def run_worker(args: argparse.Namespace, probe_seeds) -> optuna.Study:
+def run_worker(args: argparse.Namespace, starts) -> optuna.Study:
     return work(
         args.storage,
         args.study,
@@ -485,7 +489,7 @@ def run_worker(args: argparse.Namespace, probe_seeds) -> optuna.Study:
         args.env,
         args.steps,
         args.eval_every,
-        probe_seeds,
+        starts,
         args.seed,
         args.heartbeat,
     )

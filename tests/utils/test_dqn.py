@@ -1,5 +1,6 @@
 import os
 
+import gymnasium as gym
 import keras
 import numpy as np
 import pytest
@@ -352,3 +353,21 @@ def test_play_greedy_refuses_no_seeds_and_q_values_of_the_wrong_width():
         play_greedy(lambda o: np.zeros((len(o), 3)), "CartPole-v1", [1])
     episodes = play_greedy(push_left, "CartPole-v1", np.arange(2))  # NumPy seeds
     assert episodes.terminated.all()
+
+
+def test_play_greedy_records_the_observation_each_episode_ended_in():
+    # episodes of different lengths: a row is the episode's own last observation,
+    # not one from the reset that follows it nor one that a later step overwrote
+    def push_left(observations):
+        return np.zeros(len(observations), int)
+
+    seeds = [3, 4, 5]
+    episodes = play_greedy(push_left, "CartPole-v1", seeds)
+    for seed, last, length in zip(seeds, episodes.final_observations, episodes.lengths):
+        env = gym.make("CartPole-v1")
+        env.reset(seed=seed)
+        for _ in range(length):
+            observation, *_ = env.step(0)
+        env.close()
+        np.testing.assert_array_equal(last, observation)
+    assert len(set(episodes.lengths)) > 1  # the episodes ended at different steps

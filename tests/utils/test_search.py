@@ -27,7 +27,7 @@ def worker(storage, trials=4, steps=600, study="shared", heartbeat=60):
     """A `python -m utils.search` process on CartPole; every worker seed 0."""
     command = [sys.executable, "-m", "utils.search", "--storage", str(storage)]
     command += ["--study", study, "--trials", str(trials), "--env", "CartPole-v1"]
-    command += ["--steps", str(steps), "--eval-every", "300", "--probes", "2"]
+    command += ["--steps", str(steps), "--eval-every", "300", "--starts", "2"]
     command += ["--heartbeat", str(heartbeat), "--base", json.dumps(TINY)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
@@ -143,7 +143,7 @@ def test_base_adjusts_the_lunarlander_settings():
             ["--steps", "1000", "--eval-every", "500"],
             "--steps (1000) must be above learning_starts (1024)",
         ),
-        (["--probes", "10001"], "--probes must be <= 10,000"),
+        (["--starts", "1000001"], "--starts must be <= 1,000,000"),
         (
             ["--base", '{"learning_starts": 300}'],
             "the search would suggest",
