@@ -43,13 +43,18 @@ def play_greedy(network: Callable, env_id: str, seeds: Sequence[int]) -> Episode
         network = tf.function(lambda observations, model=network: model(observations))
     envs = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="sync")
     try:
+        if not isinstance(envs.single_action_space, gym.spaces.Discrete):
+            raise ValueError(
+                f"play_greedy needs Discrete actions; {env_id!r} has "
+                f"{envs.single_action_space}"
+            )
         return _play(network, envs, seeds)
     finally:
         envs.close()
 
 
 def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episodes:
-    n_actions = getattr(envs.single_action_space, "n", None)
+    n_actions = int(envs.single_action_space.n)
     observations, _ = envs.reset(seed=list(seeds))
     n = len(seeds)
     returns, lengths = np.zeros(n), np.zeros(n, dtype=int)
@@ -58,12 +63,7 @@ def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episod
     running = np.ones(n, dtype=bool)
     while running.any():
         output = np.asarray(network(tf.constant(observations, tf.float32)))
-        if output.ndim == 2 and output.shape[1] != n_actions:
-            raise ValueError(
-                f"the network gives {output.shape[1]} Q-values per observation, the "
-                f"environment has {n_actions} actions"
-            )
-        actions = output.argmax(axis=1) if output.ndim == 2 else output
+        actions = _actions(output, n, n_actions)
         observations, rewards, terminated, truncated, _ = envs.step(actions)
         returns += rewards * running
         lengths += running
@@ -75,3 +75,26 @@ def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episod
         final_observations[finished] = observations[finished]
         running &= ~(terminated | truncated)
     return Episodes(returns, lengths, final_rewards, ended, final_observations)
+
+
+def _actions(output: np.ndarray, n: int, n_actions: int) -> np.ndarray:
+    """The actions from a network's output: Q-values (n, n_actions) or actions (n,)."""
+    if output.ndim == 2 and output.shape == (n, n_actions):
+        return output.argmax(axis=1)
+    if output.ndim == 2 and output.shape[0] == n:
+        raise ValueError(
+            f"the network gives {output.shape[1]} Q-values per observation, the "
+            f"environment has {n_actions} actions"
+        )
+    if output.shape == (n,) and output.dtype.kind in "iu":
+        if ((output < 0) | (output >= n_actions)).any():
+            raise ValueError(
+                f"the network gives actions {output.tolist()}; the environment's are "
+                f"0 to {n_actions - 1}"
+            )
+        return output
+    raise ValueError(
+        f"the network must give, for {n} observations, {n} integer actions or an "
+        f"({n}, {n_actions}) array of Q-values; it gave {output.dtype} of shape "
+        f"{output.shape}"
+    )

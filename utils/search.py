@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 # before TensorFlow loads (through utils.dqn): for networks this small, oneDNN's
 # setup costs more than the arithmetic
@@ -135,19 +135,40 @@ def check_storage(url: str) -> None:
                 "requirements.txt installs psycopg for postgresql://, MySQL needs "
                 "PyMySQL (mysql+pymysql://)"
             ) from error
-        if parsed.get_backend_name() == "sqlite" and parsed.database in (
-            None,
-            "",
-            ":memory:",
-        ):
-            raise ValueError(f"{url!r} names no SQLite file; write sqlite:///<path>")
-    elif Path(url).is_dir():
-        raise ValueError(f"{url!r} is a folder; a journal storage is a file path")
-    elif Path(url).suffix.lower() in SQLITE_SUFFIXES:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                raise ValueError(
+                    f"{url!r} names no SQLite file; write sqlite:///<path>"
+                )
+            check_storage_file(url, Path(parsed.database), "an SQLite database")
+    elif Path(url).suffix.lower() in SQLITE_SUFFIXES and not Path(url).is_dir():
         raise ValueError(
             f"{url!r} would be read as a journal file; for an SQLite database "
             f"write sqlite:///{url}"
         )
+    else:
+        check_storage_file(url, Path(url), "an Optuna journal")
+
+
+def check_storage_file(url: str, path: Path, kind: str) -> None:
+    """Refuse a storage file that could not be made, or that holds something else."""
+    if path.is_dir():
+        raise ValueError(f"{url!r} is a folder; the storage must be a file's path")
+    for folder in path.parents:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{url!r}: {str(folder)!r} is a file, not a folder")
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # a new (or empty) storage: the first worker writes it
+    with path.open("rb") as file:
+        if kind == "an SQLite database":
+            holds_it = file.read(16) == b"SQLite format 3\x00"
+        else:  # a journal is one JSON object per line
+            try:
+                holds_it = isinstance(json.loads(file.readline(1_000_000)), dict)
+            except ValueError:
+                holds_it = False
+    if not holds_it:
+        raise ValueError(f"{url!r} exists and is not {kind}")
 
 
 def storage_from(url: str, heartbeat: int = 60) -> str | optuna.storages.BaseStorage:
@@ -467,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = run_worker(args, validation_starts(args.starts))
-    except (ValueError, OperationalError) as error:  # a one-line error, as at parse
+    except (ValueError, OSError, DatabaseError) as error:  # one line, as at parse
         first = str(error).strip().splitlines()[0]
         sys.exit(f"python -m utils.search: error: {first}")
     finished = study.get_trials(deepcopy=False, states=FINISHED)

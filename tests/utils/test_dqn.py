@@ -355,6 +355,33 @@ def test_play_greedy_refuses_no_seeds_and_q_values_of_the_wrong_width():
     assert episodes.terminated.all()
 
 
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (lambda o: np.zeros(1, int), r"for 2 observations, 2 integer actions"),
+        (lambda o: np.full(len(o), 0.7), r"it gave float64 of shape \(2,\)"),
+        (
+            lambda o: np.full(len(o), 5),
+            r"actions \[5, 5\]; the environment's are 0 to 1",
+        ),
+        (lambda o: None, r"it gave object of shape \(\)"),
+        (lambda o: np.zeros((len(o), 2, 1)), r"an \(2, 2\) array of Q-values"),
+    ],
+)
+def test_play_greedy_refuses_output_that_is_neither_actions_nor_q_values(
+    policy, message
+):
+    with pytest.raises(ValueError, match=message):
+        play_greedy(policy, "CartPole-v1", [1, 2])
+
+
+def test_play_greedy_refuses_an_environment_without_discrete_actions():
+    with pytest.raises(
+        ValueError, match="needs Discrete actions; 'Pendulum-v1' has Box"
+    ):
+        play_greedy(lambda o: np.zeros(len(o), int), "Pendulum-v1", [1])
+
+
 def test_play_greedy_records_the_observation_each_episode_ended_in():
     # episodes of different lengths: a row is the episode's own last observation,
     # not one from the reset that follows it nor one that a later step overwrote

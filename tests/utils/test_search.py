@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -161,6 +162,27 @@ def test_bad_command_line_values_are_one_line_errors(argv, message, capsys):
         search.parse(["--trials", "3", *argv])
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("python -m utils.search: error:") and message in error
+
+
+def test_a_storage_path_that_could_not_be_made_or_holds_something_else_is_refused(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    Path("notes.txt").write_text("not a study\n")
+    Path("empty.journal").touch()  # a new storage: the first worker writes it
+    refused = {
+        "sqlite:///notes.txt/study.db": "'notes.txt' is a file, not a folder",
+        "notes.txt/study.journal": "'notes.txt' is a file, not a folder",
+        "sqlite:///notes.txt": "exists and is not an SQLite database",
+        "notes.txt": "exists and is not an Optuna journal",
+        ".": "is a folder; the storage must be a file's path",
+    }
+    for storage, message in refused.items():
+        with pytest.raises(SystemExit):
+            search.parse(["--trials", "3", "--storage", storage])
+        assert message in capsys.readouterr().err
+    assert search.parse(["--trials", "3", "--storage", "empty.journal"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.journal", "notes.txt"]
 
 
 def test_the_search_space_cannot_suggest_refused_settings():

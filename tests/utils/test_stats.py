@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -24,7 +26,21 @@ def test_welch_interval_matches_scipys_welch_test():
 
 
 @pytest.mark.parametrize(
-    "values", [[1.0], [], [1.0, float("nan")], [[1.0, 2.0], [3.0, 4.0]]]
+    "values",
+    [
+        [1.0],
+        [],
+        [1.0, float("nan")],
+        [[1.0, 2.0], [3.0, 4.0]],
+        ["1", "2", "3"],  # text, even text of numbers
+        "123",
+        [True, False, True],  # a bool is not a score
+        None,
+        (x for x in [1.0, 2.0]),
+        [1.0, [2.0, 3.0]],  # ragged
+        np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]),  # its mask would be ignored
+        [1 + 1j, 2 + 0j],
+    ],
 )
 def test_intervals_refuse_fewer_than_two_finite_scores(values):
     with pytest.raises(ValueError, match="at least 2 finite numbers"):
@@ -33,8 +49,21 @@ def test_intervals_refuse_fewer_than_two_finite_scores(values):
         welch_interval([1.0, 2.0], values)
 
 
-def test_intervals_refuse_a_confidence_outside_0_1():
-    with pytest.raises(ValueError, match="confidence must be between 0 and 1, got 95"):
-        t_interval([1.0, 2.0], confidence=95)
-    with pytest.raises(ValueError, match="confidence must be between 0 and 1, got 1.5"):
-        welch_interval([1.0, 1.0], [1.0, 1.0], confidence=1.5)
+@pytest.mark.parametrize(
+    "confidence", [95, 1.5, 0, 1, -0.5, "0.95", None, True, [0.95]]
+)
+def test_intervals_refuse_a_confidence_that_is_not_a_number_in_0_1(confidence):
+    expected = (
+        f"confidence must be a number between 0 and 1, such as 0.95, got {confidence!r}"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        t_interval([1.0, 2.0], confidence=confidence)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        welch_interval([1.0, 1.0], [1.0, 1.0], confidence=confidence)
+
+
+def test_the_refusal_names_what_was_given_and_an_overflow_is_refused():
+    with pytest.raises(ValueError, match=r"got \['1', '2'\]"):
+        t_interval(["1", "2"])
+    with pytest.raises(ValueError, match="out of float range"):
+        t_interval([1e308, -1e308, 1e308])
