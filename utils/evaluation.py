@@ -79,7 +79,7 @@ def _play(network: Callable, envs: gym.vector.VectorEnv, seeds: tuple) -> Episod
 
 def _actions(output: np.ndarray, n: int, n_actions: int) -> np.ndarray:
     """The actions from a network's output: Q-values (n, n_actions) or actions (n,)."""
-    if output.ndim == 2 and output.shape == (n, n_actions):
+    if output.shape == (n, n_actions):
         return output.argmax(axis=1)
     if output.ndim == 2 and output.shape[0] == n:
         raise ValueError(

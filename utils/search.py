@@ -140,17 +140,17 @@ def check_storage(url: str) -> None:
                 raise ValueError(
                     f"{url!r} names no SQLite file; write sqlite:///<path>"
                 )
-            check_storage_file(url, Path(parsed.database), "an SQLite database")
+            check_storage_file(url, Path(parsed.database), sqlite=True)
     elif Path(url).suffix.lower() in SQLITE_SUFFIXES and not Path(url).is_dir():
         raise ValueError(
             f"{url!r} would be read as a journal file; for an SQLite database "
             f"write sqlite:///{url}"
         )
     else:
-        check_storage_file(url, Path(url), "an Optuna journal")
+        check_storage_file(url, Path(url), sqlite=False)
 
 
-def check_storage_file(url: str, path: Path, kind: str) -> None:
+def check_storage_file(url: str, path: Path, sqlite: bool) -> None:
     """Refuse a storage file that could not be made, or that holds something else."""
     if path.is_dir():
         raise ValueError(f"{url!r} is a folder; the storage must be a file's path")
@@ -160,7 +160,7 @@ def check_storage_file(url: str, path: Path, kind: str) -> None:
     if not path.is_file() or path.stat().st_size == 0:
         return  # a new (or empty) storage: the first worker writes it
     with path.open("rb") as file:
-        if kind == "an SQLite database":
+        if sqlite:
             holds_it = file.read(16) == b"SQLite format 3\x00"
         else:  # a journal is one JSON object per line
             try:
@@ -168,6 +168,7 @@ def check_storage_file(url: str, path: Path, kind: str) -> None:
             except ValueError:
                 holds_it = False
     if not holds_it:
+        kind = "an SQLite database" if sqlite else "an Optuna journal"
         raise ValueError(f"{url!r} exists and is not {kind}")
 
 

@@ -70,10 +70,9 @@ def welch_interval(
     with np.errstate(all="ignore"):  # an overflow is refused below, not warned of
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
         difference, se = float(a.mean() - b.mean()), float(np.sqrt(va + vb))
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     if se == 0:  # every seed of both groups scored the same: no spread to widen by
         _half_width(confidence, 1, 0.0)
         return difference, difference, difference
-    with np.errstate(all="ignore"):
-        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = _half_width(confidence, df, se)
     return difference, difference - half, difference + half
