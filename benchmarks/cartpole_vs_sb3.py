@@ -200,10 +200,12 @@ def agent(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
             if mean >= SOLVED:
                 return {"solved_step": step, "train_seconds": seconds}
         return {"solved_step": None, "train_seconds": log.train_seconds[-1]}
-    # random play, then the warm-up
-    dqn.train(LEARNING_STARTS + WARMUP_STEPS, eval_every=steps, progress=False)
+    # random play, then the warm-up; `train` trains *to* a step count, so the timed
+    # call goes to warm-up + steps and plays exactly `steps` steps
+    warm = LEARNING_STARTS + WARMUP_STEPS
+    dqn.train(warm, eval_every=10 * (warm + steps), progress=False)
     start = time.perf_counter()
-    dqn.train(steps, eval_every=10 * steps, progress=False)
+    dqn.train(warm + steps, eval_every=10 * (warm + steps), progress=False)
     return {"steps_per_second": steps / (time.perf_counter() - start)}
 
 
@@ -212,7 +214,9 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
     """Aggregate env steps/s of `utils.GraphDQN` over `steps` steps a seed (one call
     after the warm-up), or with `bare` the rate of its gradient steps alone: sample,
     update and target move in the same kind of compiled loop, no acting, no
-    environment, no storing (the ceiling for one gradient step per env step)."""
+    environment, no storing (the ceiling for one gradient step per env step). Also
+    the end-to-end time of a run of `steps` steps from a new engine: compile
+    included, as a learner pays it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebook 10
     import numpy as np
@@ -222,19 +226,25 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
 
     config = shared_config(num_envs=1)
     seeds = [seed * 1_000 + k for k in range(n_seeds)]
-    dqn = GraphDQN(config, seeds, np.zeros((1, 4), np.float32))
-    dqn.train(LEARNING_STARTS + WARMUP_STEPS)  # random play, compile, warm-up
+    start = time.perf_counter()
+    dqn = GraphDQN("CartPole-v1", config, seeds, np.zeros((1, 4), np.float32))
+    dqn.train(steps)  # random play, compile, the first `steps` steps
+    end_to_end = time.perf_counter() - start
     if not bare:
         start = time.perf_counter()
-        dqn.train(steps)
-        return {"steps_per_second": n_seeds * steps / (time.perf_counter() - start)}
+        dqn.train(steps)  # the same compiled program: steps is a runtime value
+        rate = n_seeds * steps / (time.perf_counter() - start)
+        return {"steps_per_second": rate, "end_to_end_seconds": end_to_end}
+    everyone = tf.ones([n_seeds], tf.bool)
 
     @tf.function(jit_compile=True)
     def updates(count):
-        for step in tf.range(count, dtype=tf.int64):
-            dqn.update(dqn.sample(step + LEARNING_STARTS))
-            dqn.update_target()
-        return count
+        k = tf.constant(0, tf.int64)
+        while k < count:
+            dqn.update(dqn.sample(k), everyone)
+            dqn.update_target(everyone)
+            k += 1
+        return k
 
     updates(tf.constant(100, tf.int64))  # compile
     start = time.perf_counter()
@@ -242,13 +252,30 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
     return {"steps_per_second": n_seeds * steps / (time.perf_counter() - start)}
 
 
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def rates(results: dict, name: str) -> list[float]:
+    return [r["steps_per_second"] for r in results[name]]
+
+
+def round_ratios(results, name, key="steps_per_second", invert=False):
+    """The graph's ratio to `name` in each round (for times, `invert`: theirs over
+    ours), and the median of those ratios, with the rounds as text."""
+    pairs = zip(results["graph"], results[name])
+    values = [(b[key] / a[key]) if invert else (a[key] / b[key]) for a, b in pairs]
+    return median(values), ", ".join(f"{v:.2f}" for v in values)
+
+
 def measure_graph(sb3_python: str, seed_counts: list[int], steps: int, rounds: int):
     """One seed against stable-baselines3 (one env), then S seeds against the bare
-    update's rate at the same S; alternating fresh processes, medians."""
+    update's rate at the same S; alternating fresh processes. Ratios are the median
+    of the per-round ratios, each round's printed (a disturbed round shows)."""
     python = sys.executable
     for n_seeds in seed_counts:
         names = ["graph", "bare"] + (["sb3"] if n_seeds == 1 else [])
-        speeds = {name: [] for name in names}
+        results = {name: [] for name in names}
         for round_ in range(rounds):
             for name in names:
                 if name == "sb3":
@@ -256,18 +283,27 @@ def measure_graph(sb3_python: str, seed_counts: list[int], steps: int, rounds: i
                 else:
                     worker = f"{name}:{n_seeds}"
                     result = run_worker(python, worker, round_, steps, False, 1)
-                speeds[name].append(result["steps_per_second"])
-        median = {n: sorted(v)[len(v) // 2] for n, v in speeds.items()}
-        text = ", ".join(f"{v:.0f}" for v in speeds["graph"])
+                results[name].append(result)
+
+        graph_rates = ", ".join(f"{v:.0f}" for v in rates(results, "graph"))
+        share, share_rounds = round_ratios(results, "bare")
+        graph_median = median(rates(results, "graph"))
         line = (
-            f"{n_seeds:>2} seed(s) in one graph: {median['graph']:7.0f} env steps/s "
-            f"in all (rounds: {text}); bare update {median['bare']:7.0f} gradient "
-            f"steps/s: {median['graph'] / median['bare']:.0%} of it"
+            f"{n_seeds:>2} seed(s) in one graph: {graph_median:7.0f} env steps/s in all"
+            f" (rounds: {graph_rates}); bare update "
+            f"{median(rates(results, 'bare')):7.0f} gradient steps/s: {share:.0%} of it"
+            f" (rounds {share_rounds})"
         )
-        if "sb3" in median:
+        if "sb3" in results:
+            speed, speed_rounds = round_ratios(results, "sb3")
+            whole, whole_rounds = round_ratios(
+                results, "sb3", "end_to_end_seconds", invert=True
+            )
             line += (
-                f"; stable-baselines3 {median['sb3']:.0f}: "
-                f"{median['graph'] / median['sb3']:.1f}x"
+                f"; stable-baselines3 {median(rates(results, 'sb3')):.0f}: "
+                f"{speed:.1f}x (rounds {speed_rounds}); a {steps:,}-step run end to "
+                f"end (construction and compile included): {whole:.1f}x "
+                f"(rounds {whole_rounds})"
             )
         print(line, flush=True)
 
@@ -295,7 +331,8 @@ def sb3(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
         return returns.mean()
 
     class Clock(BaseCallback):
-        """Times training from the first gradient step; evaluates every EVAL_EVERY."""
+        """Speed: times the steps after the warm-up. Solve: times training from
+        step 0 (as the course's loops are timed), evaluates every EVAL_EVERY."""
 
         def __init__(self):
             super().__init__()
@@ -306,9 +343,13 @@ def sb3(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
                 None,
             )
 
+        def _on_training_start(self) -> None:
+            self.tic = time.perf_counter()
+
         def _on_step(self) -> bool:
             step = self.num_timesteps
-            if self.timed_from is None and step >= LEARNING_STARTS + WARMUP_STEPS:
+            warm = LEARNING_STARTS + WARMUP_STEPS
+            if not solve and self.timed_from is None and step >= warm:
                 self.timed_from, self.tic = step, time.perf_counter()
             if solve and step % EVAL_EVERY == 0:
                 self.train_seconds += time.perf_counter() - self.tic
@@ -321,6 +362,7 @@ def sb3(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
                 self.tic = time.perf_counter()
             return True
 
+    start = time.perf_counter()
     model = DQN(
         "MlpPolicy",
         make_vec_env("CartPole-v1", n_envs=num_envs, seed=seed),
@@ -351,7 +393,10 @@ def sb3(seed: int, steps: int, solve: bool, num_envs: int) -> dict:
             "train_seconds": clock.train_seconds,
         }
     timed_steps = steps - clock.timed_from
-    return {"steps_per_second": timed_steps / (time.perf_counter() - clock.tic)}
+    return {
+        "steps_per_second": timed_steps / (time.perf_counter() - clock.tic),
+        "end_to_end_seconds": time.perf_counter() - start,
+    }
 
 
 # -- the driver: fresh processes, alternating --------------------------------------

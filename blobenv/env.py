@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import cv2
@@ -34,6 +35,12 @@ FOOD_REWARD = 25
 ENEMY_REWARD = -300
 
 OBS_TYPES = ("image", "offsets")
+POSITIONS = ("player", "food", "enemy")  # the blobs `reset(options=...)` may place
+
+
+def _is_integer(value) -> bool:
+    """An int or a NumPy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class BlobEnv(gym.Env):
@@ -97,18 +104,21 @@ class BlobEnv(gym.Env):
         render_mode: str | None = None,
         render_size: int = 300,
     ) -> None:
-        if not isinstance(size, (int, np.integer)) or size < 3:
+        if not _is_integer(size) or size < 3:
             raise ValueError(f"size must be an integer >= 3, got {size!r}")
-        if obs_type not in OBS_TYPES:
+        if not isinstance(obs_type, str) or obs_type not in OBS_TYPES:
             raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
-        if actions not in ACTION_SETS:
+        if not isinstance(actions, str) or actions not in ACTION_SETS:
             raise ValueError(
                 f"actions must be one of {tuple(ACTION_SETS)}, got {actions!r}"
             )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+        modes = self.metadata["render_modes"]
+        if render_mode is not None and (
+            not isinstance(render_mode, str) or render_mode not in modes
+        ):
             raise ValueError(
-                f"render_mode must be None or one of "
-                f"{tuple(self.metadata['render_modes'])}, got {render_mode!r}"
+                f"render_mode must be None or one of {tuple(modes)}, "
+                f"got {render_mode!r}"
             )
         for name, value in (
             ("moving_food", moving_food),
@@ -116,10 +126,7 @@ class BlobEnv(gym.Env):
         ):
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
-        is_int = isinstance(render_size, (int, np.integer)) and not isinstance(
-            render_size, bool
-        )
-        if not is_int or render_size < size:
+        if not _is_integer(render_size) or render_size < size:
             raise ValueError(
                 f"render_size must be an integer >= size ({size}), got {render_size!r}"
             )
@@ -148,14 +155,12 @@ class BlobEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        # the options are checked before the seed reseeds the generator: a refused
+        # reset changes nothing
+        positions = self._positions_from(options)
         super().reset(seed=seed)
-        unknown = sorted(map(str, set(options or {}) - {"player", "food", "enemy"}))
-        if unknown:
-            raise ValueError(
-                f"reset options are player, food and enemy, got {', '.join(unknown)}"
-            )
-        if options and {"player", "food", "enemy"} & set(options):
-            self.player, self.food, self.enemy = self._positions_from(options)
+        if positions is not None:
+            self.player, self.food, self.enemy = positions
         else:
             cells = self.np_random.choice(self.size * self.size, size=3, replace=False)
             self.player, self.food, self.enemy = (
@@ -164,7 +169,8 @@ class BlobEnv(gym.Env):
         return self._get_obs(), self._get_info()
 
     def step(self, action: int) -> tuple[np.ndarray, int, bool, bool, dict[str, Any]]:
-        if not self.action_space.contains(action):
+        boolean = isinstance(action, (bool, np.bool_))  # Discrete takes True as 1
+        if boolean or not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an integer in [0, {self.action_space.n - 1}], "
                 f"got {action!r}"
@@ -229,18 +235,41 @@ class BlobEnv(gym.Env):
     def _get_info(self) -> dict[str, Any]:
         return {"player": self.player, "food": self.food, "enemy": self.enemy}
 
-    def _positions_from(self, options: dict[str, Any]) -> list[tuple[int, int]]:
+    def _positions_from(
+        self, options: dict[str, Any] | None
+    ) -> list[tuple[int, int]] | None:
+        """The three positions `options` gives, None if it gives none, or a
+        ValueError naming what is wrong; reads no generator."""
+        if options is None:
+            return None
+        if not isinstance(options, Mapping):
+            raise ValueError(f"options must be a dict or None, got {options!r}")
+        unknown = sorted(map(str, set(options) - set(POSITIONS)))
+        if unknown:
+            raise ValueError(
+                f"reset options are player, food and enemy, got {', '.join(unknown)}"
+            )
+        if not options:
+            return None
         positions = []
-        for name in ("player", "food", "enemy"):
+        for name in POSITIONS:
             if name not in options:
                 raise ValueError(
                     f"options must give all of player, food and enemy, {name} missing"
                 )
-            x, y = (int(v) for v in options[name])
+            value = options[name]
+            pair = (isinstance(value, (tuple, list)) and len(value) == 2) or (
+                isinstance(value, np.ndarray) and value.shape == (2,)
+            )
+            if not pair or not all(_is_integer(v) for v in value):
+                raise ValueError(
+                    f"{name} must be a pair (x, y) of integers, got {value!r}"
+                )
+            x, y = int(value[0]), int(value[1])
             if not (0 <= x < self.size and 0 <= y < self.size):
                 raise ValueError(
                     f"{name} must lie on the grid, 0 <= x, y < {self.size}, "
-                    f"got {options[name]!r}"
+                    f"got {value!r}"
                 )
             positions.append((x, y))
         if len(set(positions)) != 3:

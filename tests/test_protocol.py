@@ -31,6 +31,35 @@ def test_refuses_a_bad_count(count):
         protocol.exam_starts(count)
 
 
+def test_each_notebook_has_its_own_exam_and_reported_seeds():
+    shared_exam, shared_reported = protocol.exam_starts(1), protocol.reported_seeds(1)
+    exams = [set(protocol.notebook_exam_starts(n, 1_000)) for n in range(1, 20)]
+    reported = [set(protocol.notebook_reported_seeds(n, 1_000)) for n in range(1, 20)]
+    for blocks, shared in ((exams, shared_exam), (reported, shared_reported)):
+        assert not any(set(shared) & block for block in blocks)
+        for first, second in itertools.combinations(blocks, 2):
+            assert not first & second
+    assert protocol.notebook_exam_starts(11, 2) == (3_550_000, 3_550_001)
+    assert set(protocol.notebook_exam_starts(19, 50_000)) <= set(
+        protocol.FAMILIES["exam"]
+    )
+
+
+@pytest.mark.parametrize(
+    "notebook, count, expected",
+    [
+        (0, 1, "notebook must be"),
+        (20, 1, "notebook must be"),
+        ("11", 1, "got '11'"),
+        (11, 50_001, "count must be"),
+        (11, 0, "count must be"),
+    ],
+)
+def test_a_notebooks_block_refuses_what_is_not_one(notebook, count, expected):
+    with pytest.raises(ValueError, match=expected):
+        protocol.notebook_exam_starts(notebook, count)
+
+
 def sections(notebook: Path):
     """(section heading, code) for every code cell, the heading being the last
     `## ` heading above it."""

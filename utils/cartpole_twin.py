@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
+
+from utils.twins import Twin
 
 GRAVITY = 9.8
 CART_MASS = 1.0
@@ -49,8 +52,8 @@ def cartpole_step(states: tf.Tensor, actions: tf.Tensor) -> tuple[tf.Tensor, tf.
 
     Returns the next states (also the observations) and `terminated`: the cart
     left [-2.4, 2.4] or the pole tipped beyond 12 degrees."""
-    x, x_dot, theta, theta_dot = tf.unstack(states, axis=-1)
-    force = tf.where(actions == 1, FORCE, -FORCE)
+    x, x_dot, theta, theta_dot = tf.unstack(tf.cast(states, tf.float32), axis=-1)
+    force = tf.gather([-FORCE, FORCE], actions)  # action 0 pushes left, 1 right
     cos_theta, sin_theta = tf.cos(theta), tf.sin(theta)
     temp = (force + POLE_MASS_LENGTH * theta_dot**2 * sin_theta) / TOTAL_MASS
     theta_acc = (GRAVITY * sin_theta - cos_theta * temp) / (
@@ -61,3 +64,31 @@ def cartpole_step(states: tf.Tensor, actions: tf.Tensor) -> tuple[tf.Tensor, tf.
     theta, theta_dot = theta + TAU * theta_dot, theta_dot + TAU * theta_acc
     terminated = (tf.abs(x) > X_LIMIT) | (tf.abs(theta) > THETA_LIMIT)
     return tf.stack([x, x_dot, theta, theta_dot], axis=-1), terminated
+
+
+def _step(states: tf.Tensor, actions: tf.Tensor):
+    """`cartpole_step` with the reward: +1 for every step, the last one included."""
+    next_states, terminated = cartpole_step(states, actions)
+    return next_states, tf.ones_like(next_states[..., 0]), terminated
+
+
+def _states_from_observations(observations: np.ndarray) -> np.ndarray:
+    """CartPole's observation is its state."""
+    return np.asarray(observations, np.float32)
+
+
+CARTPOLE = Twin(
+    env_id="CartPole-v1",
+    observation_size=4,
+    state_size=4,
+    n_actions=2,
+    start_draws=4,
+    max_episode_steps=MAX_EPISODE_STEPS,
+    reward_threshold=475.0,
+    start=cartpole_start,
+    step=_step,
+    observe=tf.identity,
+    states_from_observations=_states_from_observations,
+    start_low=(-START_RANGE,) * 4,
+    start_high=(START_RANGE,) * 4,
+)

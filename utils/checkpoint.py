@@ -7,10 +7,15 @@ holding everything the run needs to go on:
 - `optimizer_<k>.npy`: Adam's variables, its step counter (`iterations`) included;
 - `memory_<field>.npy`: the replay memory's arrays, whole;
 - `state.json`: the settings, the counters (environment steps, episodes, the last
-  checkpoint), the exploration position, the training log, the replay memory's
-  write position and size, and the states of every random generator: Python's,
-  NumPy's global one, TensorFlow's global one, the agent's and the memory's, each
+  checkpoint), the exploration position, the training log and the starts of its
+  evaluations, the file the kept network is saved to, the replay memory's write
+  position and size, and the states of every random generator: Python's, NumPy's
+  global one, TensorFlow's global one, the agent's and the memory's, each
   environment's and each action space's.
+
+The agent gives and takes its part as one record (`DQNAgent.resumable_state`,
+`DQNAgent.restore`, a `utils.dqn.RunState`); this module writes that record, the
+process-wide generators beside it, and reads both back, checked.
 
 Nothing is pickled. A checkpoint is written into a hidden temporary folder and
 renamed into place when complete, so a crash mid-write leaves the earlier
@@ -26,6 +31,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import random
 import re
 import shutil
@@ -35,14 +41,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils.config import DQNConfig, is_integer, is_real
+from utils.config import DQNConfig, check_seeds, is_integer, is_real
 from utils.runs import current_umask, flush_to_disk, load_model
 from utils.trainlog import TrainLog
 
 if TYPE_CHECKING:
-    from utils.dqn import DQNAgent
+    from utils.dqn import DQNAgent, RunState
 
-FORMAT = 2  # 2: state.json holds each file's SHA-256
+# 2: state.json holds each file's SHA-256; 3: and the evaluations' starts and the
+# kept network's file
+FORMAT = 3
 NETWORKS = ("q_network", "target_network", "kept_network")
 MEMORY_FIELDS = (
     "observations",
@@ -177,24 +185,24 @@ def save(agent: DQNAgent, folder: str | Path, keep: int = 3) -> Path:
         raise ValueError(f"keep_checkpoints must be an integer >= 1, got {keep!r}")
     _check_one_environment(agent)
     _check_folder_is_this_runs(agent, folder)
-    if agent.env_steps == 0 or not agent._needs_reset.all():
+    if not agent.at_episode_end():
         where = "has not played yet" if agent.env_steps == 0 else "is mid-episode"
         raise ValueError(
             f"a checkpoint is written at an episode end, and this agent {where} "
             f"(step {agent.env_steps}): a resume could not continue its episode. "
             "Pass checkpoint_dir to train, which writes them at episode ends."
         )
-    assert not any(queue.pending for queue in agent._queues)  # flushed at the end
+    run = agent.resumable_state()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{PREFIX}{agent.env_steps:09d}"
+    target = folder / f"{PREFIX}{run.env_steps:09d}"
     if target.exists():
         raise FileExistsError(f"{target} exists; a checkpoint is never overwritten")
     for leftover in folder.glob(f"{WRITING}*"):  # a write that was killed
         shutil.rmtree(leftover, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f"{WRITING}{target.name}-"))
     try:
-        _write(agent, tmp)
+        _write(agent, run, tmp)
         tmp.chmod(0o777 & ~current_umask())  # as a plain mkdir would (mkdtemp: 0700)
         for file in tmp.iterdir():
             flush_to_disk(file)
@@ -209,41 +217,46 @@ def save(agent: DQNAgent, folder: str | Path, keep: int = 3) -> Path:
     return target
 
 
-def _write(agent: DQNAgent, tmp: Path) -> None:
-    memory, optimizer = agent.memory, agent.optimizer
-    agent.q_network.save(tmp / "q_network.keras")
-    agent.target_network.save(tmp / "target_network.keras")
-    agent.kept_network().save(tmp / "kept_network.keras")
+def _write(agent: DQNAgent, run: RunState, tmp: Path) -> None:
+    """`run` (and the global generators) as files in `tmp`."""
+    network = agent.build_network()  # holds each set of weights in turn
+    for name, weights in zip(
+        NETWORKS, (run.q_weights, run.target_weights, run.kept_weights)
+    ):
+        network.set_weights(weights)
+        network.save(tmp / f"{name}.keras")
     for name in MEMORY_FIELDS:
-        np.save(tmp / f"memory_{name}.npy", getattr(memory, name), allow_pickle=False)
-    variables = optimizer.variables
-    for k, variable in enumerate(variables):
-        np.save(tmp / f"optimizer_{k}.npy", variable.numpy(), allow_pickle=False)
+        np.save(tmp / f"memory_{name}.npy", run.memory_arrays[name], allow_pickle=False)
+    for k, array in enumerate(run.optimizer_variables):
+        np.save(tmp / f"optimizer_{k}.npy", array, allow_pickle=False)
+    seeds = run.evaluation_seeds
     state = {
         "format": FORMAT,
         "env_id": agent.env_id,
         "seed": agent.seed,
         "config": agent.config.to_dict(),
-        "env_steps": agent.env_steps,
-        "episodes": len(agent.log.episode_returns),
-        "epsilon": agent.epsilon(),
-        "checkpoint_step": agent.checkpoint_step,
-        "train_seconds": agent.train_seconds,
-        "last_loss": float(agent.last_loss),
-        "log": dataclasses.asdict(agent.log),
+        "env_steps": run.env_steps,
+        "episodes": len(run.log.episode_returns),
+        "epsilon": agent.config.epsilon_at(run.env_steps),
+        "checkpoint_step": run.checkpoint_step,
+        "train_seconds": run.train_seconds,
+        "last_loss": run.last_loss,
+        "log": dataclasses.asdict(run.log),
+        "evaluation_seeds": None if seeds is None else [list(s) for s in seeds],
+        "kept_path": run.kept_path,
         "memory": {
-            "capacity": memory.capacity,
-            "position": memory.position,
-            "size": memory.size,
+            "capacity": agent.memory.capacity,
+            "position": run.memory_position,
+            "size": run.memory_size,
         },
         "optimizer_variables": [
-            {"path": v.path, "shape": list(v.shape)} for v in variables
+            {"path": v.path, "shape": list(v.shape)} for v in agent.optimizer.variables
         ],
         "rng": {
-            "agent": _generator_state(agent.rng),
-            "memory": _generator_state(memory.rng),
+            "agent": run.generators["exploration"],
+            "memory": run.generators["replay"],
             **_global_rng_states(),
-            "environments": env_rng_states(agent._environments()),
+            "environments": run.generators["environments"],
         },
     }
     state["files"] = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
@@ -261,7 +274,8 @@ def _sha256(file: Path) -> str:
 # -- load ----------------------------------------------------------------------------
 def read_state(path: str | Path) -> dict:
     """A checkpoint's `state.json`, with a clear error if it is missing or broken:
-    every field is checked for its presence and type (not yet against an agent)."""
+    every field is checked for its presence and type, and against the others and
+    the settings it holds (not yet against an agent)."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no checkpoint folder at {path}")
@@ -280,7 +294,20 @@ def read_state(path: str | Path) -> dict:
         raise ValueError(
             f"{state_file} is not a valid checkpoint: {'; '.join(problems)}"
         )
+    try:
+        config = config_from_state(state)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}/state.json holds bad settings: {error}") from error
+    _check_against_settings(state, config, state_file)
     return state
+
+
+def _is_seeds(value) -> bool:
+    try:
+        check_seeds("seeds", value)
+    except ValueError:
+        return False
+    return isinstance(value, list)
 
 
 # the fields of state.json, each with a check of its type
@@ -295,6 +322,11 @@ FIELDS = {
     "train_seconds": lambda v: is_real(v) and v >= 0,
     "last_loss": is_real,
     "log": lambda v: isinstance(v, dict),
+    # null before the first evaluation, then [probe seeds, held-out seeds]
+    "evaluation_seeds": lambda v: (
+        v is None or (isinstance(v, list) and len(v) == 2 and all(map(_is_seeds, v)))
+    ),
+    "kept_path": lambda v: v is None or (isinstance(v, str) and v != ""),
     "memory": lambda v: isinstance(v, dict),
     "optimizer_variables": lambda v: isinstance(v, list),
     "rng": lambda v: isinstance(v, dict),
@@ -302,25 +334,36 @@ FIELDS = {
         isinstance(v, dict) and all(isinstance(h, str) for h in v.values())
     ),
 }
+# fields whose value may be null
+NULLABLE = ("evaluation_seeds", "kept_path")
 LOG_INTEGERS = ("episode_steps", "eval_steps")
 LOG_NUMBERS = ("episode_returns", "probe_means", "held_out_means", "train_seconds")
 RNG_FIELDS = ("agent", "memory", "python", "numpy_global", "tensorflow_global")
 
 
 def _state_problems(state: dict) -> list[str]:
+    """Every problem of `state`'s fields, each as a phrase (none: a sound state)."""
     problems = []
     for name, valid in FIELDS.items():
         if name not in state:
             problems.append(f"no {name!r}")
         elif not valid(state[name]):
-            problems.append(f"{name!r} is {state[name]!r}")
+            problems.append(f"{name!r} is {state[name]!r:.80}")
     if problems:
         return problems
-    log = state["log"]
+    problems = _log_problems(state["log"], state["episodes"])
+    if problems:
+        return problems
+    return _run_problems(state)
+
+
+def _log_problems(log: dict, episodes: int) -> list[str]:
+    """The training log's problems: its fields, their types and their lengths."""
     try:
         TrainLog(**log)
     except TypeError as error:
         return [f"'log' does not hold a training log ({error})"]
+    problems = []
     for name in (*LOG_INTEGERS, *LOG_NUMBERS):
         valid = is_integer if name in LOG_INTEGERS else is_real
         if not isinstance(log[name], list) or not all(map(valid, log[name])):
@@ -334,9 +377,9 @@ def _state_problems(state: dict) -> list[str]:
         return problems
     evaluations = len(log["eval_steps"])
     lengths = {
-        "episode_steps": state["episodes"],
-        "episode_returns": state["episodes"],
-        "episode_terminated": state["episodes"],
+        "episode_steps": episodes,
+        "episode_returns": episodes,
+        "episode_terminated": episodes,
         "train_seconds": evaluations,
     }
     for name, length in lengths.items():
@@ -351,6 +394,13 @@ def _state_problems(state: dict) -> list[str]:
         problems.append(
             f"'log.kept_step' {log['kept_step']!r} is not an evaluation step"
         )
+    return problems
+
+
+def _run_problems(state: dict) -> list[str]:
+    """Problems between the fields: the log, the counters, the memory, the starts."""
+    problems = []
+    log = state["log"]
     if log["episode_steps"] and log["episode_steps"][-1] != state["env_steps"]:
         problems.append(
             f"the last episode ended at step {log['episode_steps'][-1]}, the "
@@ -372,7 +422,45 @@ def _state_problems(state: dict) -> list[str]:
             f"checkpoint_step {state['checkpoint_step']} is after env_steps "
             f"{state['env_steps']}"
         )
+    seeds = state["evaluation_seeds"]
+    measured = [bool(log["probe_means"]), bool(log["held_out_means"])]
+    if (seeds is None) != (not log["eval_steps"]):
+        problems.append(
+            f"'evaluation_seeds' is {seeds!r:.60} for a log of "
+            f"{len(log['eval_steps'])} evaluations"
+        )
+    elif seeds is not None and [bool(s) for s in seeds] != measured:
+        problems.append(
+            f"'evaluation_seeds' holds {len(seeds[0])} probe and {len(seeds[1])} "
+            "held-out starts, the log's means are of "
+            f"{' and '.join(n for n, m in zip(('probe', 'held-out'), measured) if m)}"
+            " starts"
+        )
     return problems
+
+
+def _check_against_settings(state: dict, config: DQNConfig, where: Path) -> None:
+    """Refuse an exploration position off the settings' schedule, or a replay
+    memory that does not fit their capacity."""
+    expected_epsilon = config.epsilon_at(state["env_steps"])
+    if not math.isclose(state["epsilon"], expected_epsilon, abs_tol=1e-9):
+        raise ValueError(
+            f"{where}: epsilon {state['epsilon']} is not the schedule's "
+            f"{expected_epsilon} at step {state['env_steps']}"
+        )
+    capacity, position, size = (
+        state["memory"][k] for k in ("capacity", "position", "size")
+    )
+    if capacity != config.memory_capacity or not 0 <= size <= capacity:
+        raise ValueError(
+            f"{where}: the replay memory holds {size} of capacity {capacity}, "
+            f"the settings' capacity is {config.memory_capacity}"
+        )
+    if not 0 <= position < capacity or (size < capacity and position != size):
+        raise ValueError(
+            f"{where}: replay position {position} does not fit size {size} and "
+            f"capacity {capacity}"
+        )
 
 
 def config_from_state(state: dict) -> DQNConfig:
@@ -389,74 +477,109 @@ def load(agent: DQNAgent, path: str | Path) -> None:
     path = Path(path)
     state = read_state(path)
     _check_matches(agent, state, path)
-    with _global_rngs_kept_on_error():  # reading a .keras file draws from them
-        staged = _stage(agent, state, path)
-    _commit(agent, state, staged)
+    with global_rngs_kept_on_error():  # reading a .keras file draws from them
+        run, tf_generator = _stage(agent, state, path)
+    agent.restore(run)  # nothing here can fail on the checkpoint: it is checked
+    rng = state["rng"]
+    _set_global_rngs(rng["python"], rng["numpy_global"], tf_generator)
 
 
 @contextlib.contextmanager
-def _global_rngs_kept_on_error():
-    """Python's and NumPy's global generators as they were, if the body raises."""
+def global_rngs_kept_on_error():
+    """Python's, NumPy's and TensorFlow's global generators (and PYTHONHASHSEED)
+    as they were, if the body raises."""
+    import tensorflow as tf
+
     python, numpy = random.getstate(), np.random.get_state()  # noqa: NPY002
+    tensorflow = tf.random.get_global_generator()
+    kept_state = tensorflow.state.numpy()
+    hash_seed = os.environ.get("PYTHONHASHSEED")
     try:
         yield
     except BaseException:
         random.setstate(python)
         np.random.set_state(numpy)  # noqa: NPY002
+        tensorflow.reset(kept_state)  # in case the body drew from it
+        tf.random.set_global_generator(tensorflow)
+        if hash_seed is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = hash_seed
         raise
 
 
-def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
-    """Every array, weight and generator of the checkpoint, read and checked."""
+def _set_global_rngs(python: list, numpy: list, tensorflow) -> None:
     import tensorflow as tf
+
+    random.setstate(_python(python))
+    np.random.set_state(_numpy_global(numpy))  # noqa: NPY002
+    tf.random.set_global_generator(tensorflow)
+
+
+def _stage(agent: DQNAgent, state: dict, path: Path):
+    """The checkpoint's `RunState`, every array, weight and generator read and
+    checked, and TensorFlow's global generator."""
+    from utils.dqn import RunState
 
     where = path / "state.json"
     check_files(path, state["files"])
-    expected_epsilon = agent.config.epsilon_at(state["env_steps"])
-    if not math.isclose(state["epsilon"], expected_epsilon, abs_tol=1e-9):
-        raise ValueError(
-            f"{where}: epsilon {state['epsilon']} is not the schedule's "
-            f"{expected_epsilon} at step {state['env_steps']}"
-        )
     memory = {
         name: _load_array(path / f"memory_{name}.npy", getattr(agent.memory, name))
         for name in MEMORY_FIELDS
     }
-    capacity, position, size = (
-        state["memory"][k] for k in ("capacity", "position", "size")
+    optimizer = _stage_optimizer(agent, state, path)
+    generators, tf_generator = _stage_generators(agent, state["rng"], where)
+    # last: the slowest to read
+    networks = [_load_weights(agent, path, name) for name in NETWORKS]
+    seeds = state["evaluation_seeds"]
+    run = RunState(
+        env_steps=state["env_steps"],
+        checkpoint_step=state["checkpoint_step"],
+        train_seconds=state["train_seconds"],
+        last_loss=state["last_loss"],
+        log=TrainLog(**state["log"]),
+        evaluation_seeds=None if seeds is None else tuple(map(tuple, seeds)),
+        kept_path=state["kept_path"],
+        q_weights=networks[0],
+        target_weights=networks[1],
+        kept_weights=networks[2],
+        optimizer_variables=optimizer,
+        memory_arrays=memory,
+        memory_position=state["memory"]["position"],
+        memory_size=state["memory"]["size"],
+        generators=generators,
     )
-    if capacity != agent.memory.capacity or not 0 <= size <= capacity:
-        raise ValueError(
-            f"{where}: the replay memory holds {size} of capacity {capacity}, "
-            f"this agent's capacity is {agent.memory.capacity}"
-        )
-    if not 0 <= position < capacity or (size < capacity and position != size):
-        raise ValueError(
-            f"{where}: replay position {position} does not fit size {size} and "
-            f"capacity {capacity}"
-        )
+    return run, tf_generator
+
+
+def _stage_optimizer(agent: DQNAgent, state: dict, path: Path) -> list[np.ndarray]:
     variables = agent.optimizer.variables
     saved = state["optimizer_variables"]
     # variable names depend on how many models a process has built: compare shapes
     try:
         saved_shapes = [tuple(v["shape"]) for v in saved]
     except (TypeError, KeyError) as error:
-        raise ValueError(f"{where}: optimizer_variables is corrupt: {error}") from error
+        raise ValueError(
+            f"{path / 'state.json'}: optimizer_variables is corrupt: {error}"
+        ) from error
     shapes = [tuple(v.shape) for v in variables]
     if saved_shapes != shapes:
         raise ValueError(
             f"{path}: the optimizer's variables have shapes {saved_shapes}, "
             f"this agent's {shapes}"
         )
-    optimizer = [
+    return [
         _load_array(path / f"optimizer_{k}.npy", v.numpy())
         for k, v in enumerate(variables)
     ]
-    rng = state["rng"]
-    generators = {
-        name: _checked(where, f"rng.{name}", _numpy_generator, rng[name])
-        for name in ("agent", "memory")
-    }
+
+
+def _stage_generators(agent: DQNAgent, rng: dict, where: Path):
+    """The agent's generators' states (checked) and TensorFlow's global generator."""
+    import tensorflow as tf
+
+    for name in ("agent", "memory"):
+        _checked(where, f"rng.{name}", _numpy_generator, rng[name])
     _checked(
         where,
         "rng.python",
@@ -487,15 +610,12 @@ def _stage(agent: DQNAgent, state: dict, path: Path) -> dict:
         raise ValueError(
             f"{where}: rng.environments is not {n} environments' generators: {error}"
         ) from error
-    # last: the slowest to read
-    networks = {name: _load_weights(agent, path, name) for name in NETWORKS}
-    return {
-        "networks": networks,
-        "memory": memory,
-        "optimizer": optimizer,
-        "generators": generators,
-        "tensorflow": tf_generator,
+    generators = {
+        "exploration": rng["agent"],
+        "replay": rng["memory"],
+        "environments": environments,
     }
+    return generators, tf_generator
 
 
 def check_files(path: Path, recorded: dict) -> None:
@@ -539,42 +659,6 @@ def _python(state: list) -> tuple:
 def _numpy_global(state: list) -> tuple:
     name, keys, position, has_gauss, cached = state
     return name, np.array(keys, np.uint32), position, has_gauss, cached
-
-
-def _commit(agent: DQNAgent, state: dict, staged: dict) -> None:
-    """Set everything `_stage` read: nothing here can fail on the checkpoint."""
-    import tensorflow as tf
-
-    networks = staged["networks"]
-    agent.q_network.set_weights(networks["q_network"])
-    agent.target_network.set_weights(networks["target_network"])
-    agent.kept_weights = networks["kept_network"]
-    for name, array in staged["memory"].items():
-        getattr(agent.memory, name)[...] = array
-    agent.memory.position = state["memory"]["position"]
-    agent.memory.size = state["memory"]["size"]
-    for variable, array in zip(agent.optimizer.variables, staged["optimizer"]):
-        variable.assign(array)
-    agent.env_steps = state["env_steps"]
-    agent.checkpoint_step = state["checkpoint_step"]
-    agent.train_seconds = state["train_seconds"]
-    agent.last_loss = np.float32(state["last_loss"])
-    agent.log = TrainLog(**state["log"])
-    agent._evaluation_seeds = None  # another run's: its first train call says them
-    rng = state["rng"]
-    _set_generator_state(agent.rng, rng["agent"])
-    _set_generator_state(agent.memory.rng, rng["memory"])
-    random.setstate(_python(rng["python"]))
-    np.random.set_state(_numpy_global(rng["numpy_global"]))  # noqa: NPY002
-    tf.random.set_global_generator(staged["tensorflow"])
-    for queue in agent._queues:
-        queue.pending.clear()
-    agent._episode_returns[:] = 0.0
-    agent._needs_reset[:] = False
-    if agent._envs is not None:
-        agent._envs.close()
-    agent._envs, agent._observations = None, None
-    agent._env_rng_states = rng["environments"]
 
 
 def _check_matches(agent: DQNAgent, state: dict, path: Path) -> None:

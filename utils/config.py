@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -146,6 +149,71 @@ def check_seed(name: str, value) -> int:
     return int(value)
 
 
+def check_integer(name: str, value, low: int, high: int | None = None) -> int:
+    """`value` as an int in [low, high] (no upper bound if `high` is None), or a
+    ValueError naming it, the value and the range."""
+    if not is_integer(value) or value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_path(name: str, value, kind: str, suffix: str | None = None) -> Path:
+    """`value` as a Path where a `kind` ("file" or "folder") can be written, or a
+    ValueError naming it: not a path, the wrong suffix, the wrong kind of thing
+    already there, or a file where one of its folders should be."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path, got {value!r}")
+    path = Path(value)
+    if suffix is not None and path.suffix != suffix:
+        raise ValueError(f"{name} must end in {suffix}, got {str(path)!r}")
+    if kind == "file" and path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder, not a file")
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a file, not a folder")
+    for folder in path.parents:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"{name} {str(path)!r} lies inside {str(folder)!r}, which is a file, "
+                "not a folder"
+            )
+    return path
+
+
+def check_env(name: str, env_id, vector_observations: bool = True):
+    """The (observation, action) spaces of gymnasium id `env_id`, or a ValueError
+    naming it: an id gymnasium does not know (the course's `blobenv/` ids are
+    registered first), one it cannot make, actions that are not Discrete, or
+    (with `vector_observations`) observations that are not a 1-D Box."""
+    import gymnasium as gym
+
+    import blobenv  # noqa: F401 - registers the course's own ids (blobenv/...)
+
+    if not isinstance(env_id, str):
+        raise ValueError(f"{name} must be a gymnasium id (str), got {env_id!r}")
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        raise ValueError(f"{name} {env_id!r} is no gymnasium id: {error}") from error
+    try:
+        env = gym.make(env_id)
+    except Exception as error:  # noqa: BLE001 - an environment raises its own kinds
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(
+            f"{name} {env_id!r} cannot be made: {type(error).__name__}: {first}"
+        ) from error
+    space, actions = env.observation_space, env.action_space
+    env.close()
+    if not isinstance(actions, gym.spaces.Discrete):
+        raise ValueError(
+            f"{name} {env_id!r} needs a Discrete action space, got {actions}"
+        )
+    one_dimensional = isinstance(space, gym.spaces.Box) and len(space.shape) == 1
+    if vector_observations and not one_dimensional:
+        raise ValueError(f"{name} {env_id!r} needs a 1-D Box observation, got {space}")
+    return space, actions
+
+
 def check_seeds(name: str, seeds) -> tuple[int, ...]:
     """A sequence of start-state seeds as a tuple of ints, or a ValueError."""
     unordered = (str, bytes, set, frozenset, dict)
@@ -189,6 +257,88 @@ def check_schedule(
             "kept_path needs probe_seeds: the kept weights are the ones with the "
             "best mean on the probe starts"
         )
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What one `DQNAgent.train` call is asked to do, checked where it is made (as
+    `DQNConfig` is): every argument's type and range, the paths, and the schedule.
+    What depends on the run so far (its step, its earlier evaluations, the files it
+    wrote) the agent checks against it (`DQNAgent.check_plan`)."""
+
+    # environment steps (all environments) the run trains until
+    total_steps: int
+    # environment steps between two evaluations
+    eval_every: int
+    # environments stepped side by side (the agent's num_envs)
+    num_envs: int
+    # start states that choose the kept weights (best greedy mean)
+    probe_seeds: tuple[int, ...] = ()
+    # start states that are only measured
+    held_out_seeds: tuple[int, ...] = ()
+    # where the kept weights' network is saved (.keras); None: not saved
+    kept_path: Path | None = None
+    # where TensorBoard's episode records go; None: nowhere
+    log_dir: Path | None = None
+    # a progress bar
+    progress: bool = True
+    # the progress bar's label
+    description: str = ""
+    # where checkpoints go; None: none are written
+    checkpoint_dir: Path | None = None
+    # environment steps between two checkpoints (each at the next episode end)
+    checkpoint_every: int = 50_000
+    # checkpoints kept (the newest)
+    keep_checkpoints: int = 3
+    # called with the agent after each evaluation (it may raise to stop the run)
+    callback: Callable | None = None
+
+    def __post_init__(self) -> None:
+        def set_(name, value):
+            object.__setattr__(self, name, value)
+
+        set_("num_envs", check_integer("num_envs", self.num_envs, 1))
+        set_(
+            "total_steps", check_integer("total_steps", self.total_steps, self.num_envs)
+        )
+        for name in ("eval_every", "checkpoint_every", "keep_checkpoints"):
+            set_(name, check_integer(name, getattr(self, name), 1))
+        for name in ("probe_seeds", "held_out_seeds"):
+            set_(name, check_seeds(name, getattr(self, name)))
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError(
+                f"callback must be callable or None, got {self.callback!r}"
+            )
+        if not isinstance(self.description, str):
+            raise ValueError(f"description must be a str, got {self.description!r}")
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise ValueError(f"progress must be True or False, got {self.progress!r}")
+        for name, kind, suffix in (
+            ("kept_path", "file", ".keras"),
+            ("log_dir", "folder", None),
+            ("checkpoint_dir", "folder", None),
+        ):
+            if getattr(self, name) is not None:
+                set_(name, check_path(name, getattr(self, name), kind, suffix))
+        check_schedule(
+            self.total_steps,
+            self.eval_every,
+            self.num_envs,
+            self.probe_seeds,
+            self.held_out_seeds,
+            self.kept_path,
+        )
+        if self.checkpoint_dir is not None and self.num_envs != 1:
+            raise ValueError(
+                "checkpoints need num_envs=1 (a checkpoint is written at an episode "
+                "end, and a Box2D world cannot be saved mid-episode), got "
+                f"num_envs={self.num_envs}"
+            )
+
+    @property
+    def evaluation_seeds(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(probe, held-out): the starts each evaluation plays."""
+        return self.probe_seeds, self.held_out_seeds
 
 
 def check(config: DQNConfig) -> tuple[list[str], dict]:

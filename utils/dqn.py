@@ -17,9 +17,12 @@ returns, and how many environments, gradient steps and transitions per call.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -28,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils import checkpoint
-from utils.config import DQNConfig, check_schedule, check_seed, check_seeds, is_integer
+from utils.config import DQNConfig, TrainingPlan, check_env, check_seed, check_seeds
 from utils.evaluation import Episodes, play_greedy
 from utils.nstep import NStepQueue
 from utils.qnetwork import DuelingHead, build_q_network
@@ -44,10 +47,41 @@ __all__ = [
     "DQNConfig",
     "DuelingHead",
     "Episodes",
+    "RunState",
     "TrainLog",
+    "TrainingPlan",
     "build_q_network",
     "play_greedy",
 ]
+
+
+@dataclass
+class RunState:
+    """Where a run stands at an episode end: everything `train` continues from
+    besides the agent's environment, settings and seed, as plain values. A
+    checkpoint writes it whole and reads it whole (`DQNAgent.resumable_state`,
+    `DQNAgent.restore`); the process-wide generators (Python's, NumPy's and
+    TensorFlow's global ones) are the checkpoint's to save."""
+
+    env_steps: int  # environment steps played (all environments)
+    checkpoint_step: int  # env_steps at the last checkpoint
+    train_seconds: float  # training wall time, evaluations excluded
+    last_loss: float  # the loss of the last gradient step (NaN before the first)
+    log: TrainLog
+    # (probe, held-out) starts of the log's evaluations; None before the first
+    evaluation_seeds: tuple[tuple[int, ...], tuple[int, ...]] | None
+    # the file the run saves its kept network to (its real path); None: none yet
+    kept_path: str | None
+    q_weights: list[np.ndarray]
+    target_weights: list[np.ndarray]
+    kept_weights: list[np.ndarray]
+    optimizer_variables: list[np.ndarray]  # Adam's, its step counter included
+    memory_arrays: dict[str, np.ndarray]  # the replay memory's arrays, whole
+    memory_position: int  # where the replay memory writes next
+    memory_size: int  # transitions the replay memory holds
+    # bit-generator states: "exploration", "replay", and "environments" (each
+    # environment's and action space's, as `checkpoint.env_rng_states` records them)
+    generators: dict
 
 
 class DQNAgent(DQNUpdate):
@@ -62,14 +96,9 @@ class DQNAgent(DQNUpdate):
         if config is not None and not isinstance(config, DQNConfig):
             raise ValueError(f"config must be a DQNConfig or None, got {config!r}")
         seed = check_seed("seed", seed)  # before anything is seeded with it
+        space, actions = check_env("env_id", env_id)
         self.env_id, self.config, self.seed = env_id, config or DQNConfig(), seed
         config = self.config
-        probe_env = gym.make(env_id)
-        space, actions = probe_env.observation_space, probe_env.action_space
-        if not isinstance(actions, gym.spaces.Discrete):
-            raise ValueError(f"{env_id} needs a Discrete action space, got {actions}")
-        if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
-            raise ValueError(f"{env_id} needs a 1-D Box observation, got {space}")
         self.observation_size, self.n_actions = space.shape[0], int(actions.n)
         # independent streams, each a SeedSequence child of the run's seed
         streams = run_streams(seed, config.num_envs)
@@ -83,10 +112,11 @@ class DQNAgent(DQNUpdate):
         )
         self.rng = streams.exploration
         self._streams = streams  # the environments' seeds, used when they are made
-        # the run so far: what `train` continues and a checkpoint holds
+        # the run so far: what `train` continues and a checkpoint holds (RunState)
         self.env_steps = 0  # environment steps played so far (all envs)
         self.log = TrainLog()
         self._evaluation_seeds = None  # (probe, held-out) of the log's evaluations
+        self._kept_path: str | None = None  # the file the kept network is saved to
         self.kept_weights = self.q_network.get_weights()
         self.last_loss = tf.constant(np.nan)
         self.train_seconds = 0.0  # training wall time, evaluations excluded
@@ -99,7 +129,7 @@ class DQNAgent(DQNUpdate):
         # environments whose episode ended at the last step (reset at the next one)
         self._needs_reset = np.zeros(config.num_envs, dtype=bool)
         self._envs: gym.vector.VectorEnv | None = None
-        self._env_rng_states: dict | None = None  # set by load_checkpoint
+        self._env_rng_states: dict | None = None  # set by restore
         self._observations: np.ndarray | None = None
         self._compile()
 
@@ -178,171 +208,160 @@ class DQNAgent(DQNUpdate):
         first episode end after every `checkpoint_every` steps, keeping the last
         `keep_checkpoints`. With `log_dir`, every episode's return, epsilon and the
         last loss go to TensorBoard through one `ModifiedTensorBoard` writer.
+
+        The arguments are checked before anything happens (`TrainingPlan`, then
+        `check_plan`): a refused call changes nothing.
         """
         from tqdm.auto import tqdm
 
-        config = self.config
-        for name, value, low in (
-            ("total_steps", total_steps, config.num_envs),
-            ("eval_every", eval_every, 1),
-            ("checkpoint_every", checkpoint_every, 1),
-            ("keep_checkpoints", keep_checkpoints, 1),
-        ):
-            if not is_integer(value) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if total_steps < self.env_steps:
-            raise ValueError(
-                f"total_steps ({total_steps:,}) is below the {self.env_steps:,} steps "
-                "this agent has trained: train(n) trains until step n"
-            )
-        probe_seeds = check_seeds("probe_seeds", probe_seeds)
-        held_out_seeds = check_seeds("held_out_seeds", held_out_seeds)
-        self._check_evaluation_seeds(probe_seeds, held_out_seeds)
-        if callback is not None and not callable(callback):
-            raise ValueError(f"callback must be callable or None, got {callback!r}")
-        if not isinstance(description, str):
-            raise ValueError(f"description must be a str, got {description!r}")
-        if (
-            log_dir is not None
-            and Path(log_dir).exists()
-            and not Path(log_dir).is_dir()
-        ):
-            raise ValueError(f"log_dir {log_dir} is a file, not a folder")
-        if kept_path is not None:
-            if not isinstance(kept_path, (str, os.PathLike)):
-                raise ValueError(f"kept_path must be a path, got {kept_path!r}")
-            kept_path = Path(kept_path)
-            if kept_path.suffix != ".keras":
-                raise ValueError(
-                    f"kept_path must end in .keras, got {str(kept_path)!r}"
-                )
-            if kept_path.is_dir():
-                raise ValueError(
-                    f"kept_path {str(kept_path)!r} is a folder, not a file"
-                )
-            if self.env_steps == 0 and kept_path.exists():  # a fresh run's file
-                raise FileExistsError(
-                    f"{kept_path} exists: it holds another run's kept weights; "
-                    "choose a new path"
-                )
-        check_schedule(
+        plan = TrainingPlan(
             total_steps,
             eval_every,
-            config.num_envs,
+            self.config.num_envs,
             probe_seeds,
             held_out_seeds,
             kept_path,
+            log_dir,
+            progress,
+            description,
+            checkpoint_dir,
+            checkpoint_every,
+            keep_checkpoints,
+            callback,
         )
-        if checkpoint_dir is not None:
-            if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
-                raise ValueError(
-                    f"checkpoint_dir {checkpoint_dir} is a file, not a folder"
-                )
-            checkpoint.check_can_write(self, checkpoint_dir, checkpoint_every)
+        self.check_plan(plan)
+        board = self._tensorboard(plan.log_dir)
         envs = self._environments()
-        board = None
-        if log_dir is not None:
-            from utils.tensorboard import ModifiedTensorBoard
-
-            board = ModifiedTensorBoard(log_dir=str(log_dir))
-        log = self.log
+        if plan.kept_path is not None:  # from now on, this run's file
+            self._kept_path = os.path.realpath(plan.kept_path)
+        num_envs = self.config.num_envs
         bar = tqdm(
             initial=self.env_steps,
-            total=total_steps,
-            desc=description,
-            disable=not progress,
+            total=plan.total_steps,
+            desc=plan.description,
+            disable=not plan.progress,
             mininterval=1,
         )
-        tic = time.perf_counter()
-        for vector_step in range(
-            self.env_steps // config.num_envs + 1, total_steps // config.num_envs + 1
-        ):
-            if self._needs_reset.any():  # the finished environments start anew
-                self._observations, _ = envs.reset(
-                    options={"reset_mask": self._needs_reset}
-                )
-                self._needs_reset[:] = False
-            observations = self._observations
-            if len(self.memory) >= config.learning_starts:
-                learn = vector_step % config.train_every == 0
-                actions = self.act(observations, learn)
-            else:  # random play fills the memory
-                actions = self.rng.integers(self.n_actions, size=config.num_envs)
-            next_observations, rewards, terminated, truncated, _ = envs.step(actions)
-            done = terminated | truncated
-            # reset at the next step: an episode end is a moment with nothing to save
-            self._observations, self._needs_reset = next_observations, done
-            for i in range(config.num_envs):
-                self._queues[i].push(
-                    observations[i],
-                    actions[i],
-                    rewards[i],
-                    next_observations[i],
-                    terminated[i],
-                    truncated[i],
-                )
-            self.env_steps += config.num_envs
-            self._episode_returns += rewards
-            for i in np.flatnonzero(done):
-                log.episode_steps.append(self.env_steps)
-                log.episode_returns.append(float(self._episode_returns[i]))
-                log.episode_terminated.append(bool(terminated[i]))
-                self._episode_returns[i] = 0.0
-                if board is not None:
-                    board.step = len(log.episode_returns)
-                    board.update_stats(
-                        episode_return=log.episode_returns[-1],
-                        epsilon=self.epsilon(),
-                        loss=float(self.last_loss),
-                    )
-                recent = np.mean(log.episode_returns[-20:])
-                bar.set_postfix(avg_return=f"{recent:.1f}", refresh=False)
-            bar.update(config.num_envs)
-            if self.env_steps % eval_every < config.num_envs:
-                self.train_seconds += time.perf_counter() - tic
-                self._evaluate_during_training(probe_seeds, held_out_seeds, kept_path)
-                if callback is not None:
-                    callback(self)
-                tic = time.perf_counter()
+        first, last = self.env_steps // num_envs + 1, plan.total_steps // num_envs + 1
+        clock = self._training_clock()
+        for vector_step in range(first, last):
+            done = self._play_one_step(envs, vector_step, board, bar)
+            if self.env_steps % plan.eval_every < num_envs:
+                with clock.paused():
+                    self._evaluate_during_training(plan)
+                    if plan.callback is not None:
+                        plan.callback(self)
             if (
-                checkpoint_dir is not None
+                plan.checkpoint_dir is not None
                 and done.all()
-                and self.env_steps - self.checkpoint_step >= checkpoint_every
+                and self.env_steps - self.checkpoint_step >= plan.checkpoint_every
             ):  # an episode boundary: nothing of the episode is left to save
-                self.train_seconds += time.perf_counter() - tic
-                self.checkpoint_step = self.env_steps
-                checkpoint.save(self, checkpoint_dir, keep=keep_checkpoints)
-                tic = time.perf_counter()
-        self.train_seconds += time.perf_counter() - tic
+                with clock.paused():
+                    self.checkpoint_step = self.env_steps
+                    checkpoint.save(self, plan.checkpoint_dir, plan.keep_checkpoints)
+        clock.stop()
         bar.close()
         if board is not None:
             board.close()
-        return log
+        return self.log
 
-    def _check_evaluation_seeds(
-        self, probe_seeds: tuple, held_out_seeds: tuple
-    ) -> None:
-        """Refuse evaluation starts other than those of the run's earlier evaluations:
-        the log's means would mix two sets of starts (and a checkpoint of it would
-        not load)."""
-        log, seeds = self.log, (probe_seeds, held_out_seeds)
-        if not log.eval_steps:
-            self._evaluation_seeds = seeds
-            return
-        earlier = self._evaluation_seeds  # None: the run was loaded from disk
-        had = (bool(log.probe_means), bool(log.held_out_means))
-        if (earlier is not None and seeds != earlier) or had != (
-            bool(probe_seeds),
-            bool(held_out_seeds),
-        ):
+    def check_plan(self, plan: TrainingPlan) -> None:
+        """Refuse a plan this run cannot keep: a step it has passed, other
+        evaluation starts than its earlier evaluations' (the log's means would mix
+        two sets of starts), a `kept_path` that holds another run's network, or a
+        checkpoint folder that `checkpoint.save` could not use."""
+        if plan.num_envs != self.config.num_envs:
+            raise ValueError(
+                f"the plan steps {plan.num_envs} environments, this agent "
+                f"{self.config.num_envs}"
+            )
+        if plan.total_steps < self.env_steps:
+            raise ValueError(
+                f"total_steps ({plan.total_steps:,}) is below the {self.env_steps:,} "
+                "steps this agent has trained: train(n) trains until step n"
+            )
+        if self.log.eval_steps and plan.evaluation_seeds != self._evaluation_seeds:
+            probe, held_out = self._evaluation_seeds
             raise ValueError(
                 "probe_seeds and held_out_seeds must be the starts of this run's "
-                f"earlier evaluations ({len(log.eval_steps)} so far, with "
-                f"{'no' if not had[0] else 'the'} probe and "
-                f"{'no' if not had[1] else 'the'} held-out starts), got "
-                f"{len(probe_seeds)} probe and {len(held_out_seeds)} held-out seeds"
+                f"earlier evaluations ({len(self.log.eval_steps)} so far, with "
+                f"{len(probe)} probe and {len(held_out)} held-out seeds), got "
+                f"{len(plan.probe_seeds)} probe and {len(plan.held_out_seeds)} "
+                "held-out seeds, or other seeds"
             )
-        self._evaluation_seeds = seeds
+        if plan.kept_path is not None and plan.kept_path.exists():
+            if os.path.realpath(plan.kept_path) != self._kept_path:
+                raise FileExistsError(
+                    f"{plan.kept_path} exists: it holds another run's kept weights "
+                    "(this run never saved there); choose a new path"
+                )
+        if plan.checkpoint_dir is not None:
+            checkpoint.check_can_write(self, plan.checkpoint_dir, plan.checkpoint_every)
+
+    @staticmethod
+    def _tensorboard(log_dir: Path | None):
+        """One TensorBoard writer for the episodes' records, or None."""
+        if log_dir is None:
+            return None
+        from utils.tensorboard import ModifiedTensorBoard
+
+        return ModifiedTensorBoard(log_dir=str(log_dir))
+
+    def _training_clock(self) -> _Clock:
+        """A stopwatch that adds training time to `train_seconds`."""
+        return _Clock(self)
+
+    def _play_one_step(self, envs, vector_step: int, board, bar) -> np.ndarray:
+        """One step of every environment: reset the finished ones, act (and learn,
+        every `train_every` vector steps once the memory holds `learning_starts`
+        transitions), remember, record the episodes that end. Returns which ended."""
+        config = self.config
+        if self._needs_reset.any():  # the finished environments start anew
+            self._observations, _ = envs.reset(
+                options={"reset_mask": self._needs_reset}
+            )
+            self._needs_reset[:] = False
+        observations = self._observations
+        if len(self.memory) >= config.learning_starts:
+            learn = vector_step % config.train_every == 0
+            actions = self.act(observations, learn)
+        else:  # random play fills the memory
+            actions = self.rng.integers(self.n_actions, size=config.num_envs)
+        next_observations, rewards, terminated, truncated, _ = envs.step(actions)
+        done = terminated | truncated
+        # reset at the next step: an episode end is a moment with nothing to save
+        self._observations, self._needs_reset = next_observations, done
+        for i in range(config.num_envs):
+            self._queues[i].push(
+                observations[i],
+                actions[i],
+                rewards[i],
+                next_observations[i],
+                terminated[i],
+                truncated[i],
+            )
+        self.env_steps += config.num_envs
+        self._episode_returns += rewards
+        for i in np.flatnonzero(done):
+            self._record_episode(float(self._episode_returns[i]), bool(terminated[i]))
+            self._episode_returns[i] = 0.0
+            if board is not None:
+                board.step = len(self.log.episode_returns)
+                board.update_stats(
+                    episode_return=self.log.episode_returns[-1],
+                    epsilon=self.epsilon(),
+                    loss=float(self.last_loss),
+                )
+            recent = np.mean(self.log.episode_returns[-20:])
+            bar.set_postfix(avg_return=f"{recent:.1f}", refresh=False)
+        bar.update(config.num_envs)
+        return done
+
+    def _record_episode(self, episode_return: float, terminated: bool) -> None:
+        log = self.log
+        log.episode_steps.append(self.env_steps)
+        log.episode_returns.append(episode_return)
+        log.episode_terminated.append(terminated)
 
     def _environments(self) -> gym.vector.VectorEnv:
         """The training environments, made (and reset) on the first call.
@@ -375,48 +394,167 @@ class DQNAgent(DQNUpdate):
             self._envs = envs
         return self._envs
 
-    def _evaluate_during_training(
-        self,
-        probe_seeds: Sequence[int],
-        held_out_seeds: Sequence[int],
-        kept_path: str | Path | None,
-    ) -> None:
+    def _evaluate_during_training(self, plan: TrainingPlan) -> None:
         """Measure the greedy agent on the probe and held-out starts; keep the
         weights when the probe mean is the best so far."""
         log = self.log
         log.eval_steps.append(self.env_steps)
         log.train_seconds.append(self.train_seconds)
-        if probe_seeds:
-            probe_mean = float(self.evaluate(probe_seeds).mean())
+        self._evaluation_seeds = plan.evaluation_seeds
+        if plan.probe_seeds:
+            probe_mean = float(self.evaluate(plan.probe_seeds).mean())
             log.probe_means.append(probe_mean)
             if log.kept_step is None or probe_mean > max(log.probe_means[:-1]):
                 log.kept_step = self.env_steps
                 self.kept_weights = self.q_network.get_weights()
-                if kept_path is not None:
-                    save_model(kept_path, self.q_network, overwrite=True)
-        if held_out_seeds:
-            log.held_out_means.append(float(self.evaluate(held_out_seeds).mean()))
+                if plan.kept_path is not None:
+                    save_model(plan.kept_path, self.q_network, overwrite=True)
+        if plan.held_out_seeds:
+            log.held_out_means.append(float(self.evaluate(plan.held_out_seeds).mean()))
 
     # -- checkpoints ----------------------------------------------------------------
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> DQNAgent:
         """A new agent that continues the run checkpointed at `path` (its
         environment, settings and seed are the checkpoint's)."""
+        # the whole state.json and every file's SHA-256 are checked before the agent
+        # is built (which seeds Python, NumPy and TensorFlow); what can still fail
+        # later leaves those generators as they were
         state = checkpoint.read_state(path)
-        config = checkpoint.config_from_state(state)
-        # a damaged file is refused before the agent is built (which seeds Python,
-        # NumPy and TensorFlow)
         checkpoint.check_files(Path(path), state["files"])
-        agent = cls(state["env_id"], config, seed=state["seed"])
-        agent.load_checkpoint(path)
+        config = checkpoint.config_from_state(state)
+        with checkpoint.global_rngs_kept_on_error():
+            agent = cls(state["env_id"], config, seed=state["seed"])
+            agent.load_checkpoint(path)
         return agent
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Continue the run checkpointed at `path`; see `utils.checkpoint.load`."""
         checkpoint.load(self, path)
 
+    def at_episode_end(self) -> bool:
+        """Whether every environment has just ended its episode (and none is
+        reset yet): a moment a run can be saved and continued exactly."""
+        if self._envs is None:  # restored: every episode starts at the next step
+            return self.env_steps > 0
+        return self.env_steps > 0 and bool(self._needs_reset.all())
+
+    def resumable_state(self) -> RunState:
+        """Where the run stands, copied (what a checkpoint writes); only at an
+        episode end, where nothing of an episode is left to save."""
+        if not self.at_episode_end():
+            where = "has not played yet" if self.env_steps == 0 else "is mid-episode"
+            raise ValueError(
+                f"a run is saved at an episode end, and this agent {where} "
+                f"(step {self.env_steps}): a resume could not continue its episode"
+            )
+        assert not any(queue.pending for queue in self._queues)  # flushed at the end
+        memory = self.memory
+        return RunState(
+            env_steps=self.env_steps,
+            checkpoint_step=self.checkpoint_step,
+            train_seconds=self.train_seconds,
+            last_loss=float(self.last_loss),
+            log=TrainLog(**copy.deepcopy(vars(self.log))),
+            evaluation_seeds=self._evaluation_seeds,
+            kept_path=self._kept_path,
+            q_weights=self.q_network.get_weights(),
+            target_weights=self.target_network.get_weights(),
+            kept_weights=[w.copy() for w in self.kept_weights],
+            optimizer_variables=[v.numpy() for v in self.optimizer.variables],
+            memory_arrays={
+                name: getattr(memory, name).copy() for name in checkpoint.MEMORY_FIELDS
+            },
+            memory_position=memory.position,
+            memory_size=memory.size,
+            generators={
+                "exploration": self.rng.bit_generator.state,
+                "replay": memory.rng.bit_generator.state,
+                "environments": self._env_rng_states
+                if self._envs is None  # restored, and not played since
+                else checkpoint.env_rng_states(self._envs),
+            },
+        )
+
+    def restore(self, state: RunState) -> None:
+        """Continue the run from `state` (`resumable_state`'s, or a checkpoint's):
+        the next `train` call starts a new episode in every environment, from the
+        environments' restored generators. Shapes are checked before anything is
+        set; the values are the caller's to vouch for (`checkpoint.load` checks
+        them)."""
+        problems = self._restore_problems(state)
+        if problems:
+            raise ValueError("restore: " + "; ".join(problems))
+        self.q_network.set_weights(state.q_weights)
+        self.target_network.set_weights(state.target_weights)
+        self.kept_weights = [np.array(w) for w in state.kept_weights]
+        for name, array in state.memory_arrays.items():
+            getattr(self.memory, name)[...] = array
+        self.memory.position, self.memory.size = (
+            state.memory_position,
+            state.memory_size,
+        )
+        for variable, array in zip(self.optimizer.variables, state.optimizer_variables):
+            variable.assign(array)
+        self.env_steps, self.checkpoint_step = state.env_steps, state.checkpoint_step
+        self.train_seconds = state.train_seconds
+        self.last_loss = np.float32(state.last_loss)
+        self.log = TrainLog(**copy.deepcopy(vars(state.log)))
+        seeds = state.evaluation_seeds
+        self._evaluation_seeds = None if seeds is None else tuple(map(tuple, seeds))
+        self._kept_path = state.kept_path
+        self.rng.bit_generator.state = state.generators["exploration"]
+        self.memory.rng.bit_generator.state = state.generators["replay"]
+        for queue in self._queues:
+            queue.pending.clear()
+        self._episode_returns[:] = 0.0
+        self._needs_reset[:] = False
+        if self._envs is not None:
+            self._envs.close()
+        self._envs, self._observations = None, None
+        self._env_rng_states = state.generators["environments"]
+
+    def _restore_problems(self, state: RunState) -> list[str]:
+        if not isinstance(state, RunState):
+            return [f"takes a RunState, got {state!r:.60}"]
+        problems = []
+        shapes = [w.shape for w in self.q_network.get_weights()]
+        for name in ("q_weights", "target_weights", "kept_weights"):
+            if [np.shape(w) for w in getattr(state, name)] != shapes:
+                problems.append(f"{name} must have the Q-network's shapes {shapes}")
+        variables = [tuple(v.shape) for v in self.optimizer.variables]
+        if [np.shape(v) for v in state.optimizer_variables] != variables:
+            problems.append(f"optimizer_variables must have shapes {variables}")
+        for name in checkpoint.MEMORY_FIELDS:
+            like = getattr(self.memory, name)
+            array = state.memory_arrays.get(name)
+            if np.shape(array) != like.shape:
+                problems.append(f"memory_arrays[{name!r}] must have shape {like.shape}")
+        if not 0 <= state.memory_size <= self.memory.capacity:
+            problems.append(f"memory_size {state.memory_size} does not fit the memory")
+        return problems
+
     def kept_network(self) -> keras.Sequential:
         """A copy of the Q-network holding the kept weights."""
         network = self.build_network()
         network.set_weights(self.kept_weights)
         return network
+
+
+class _Clock:
+    """Training wall time, added to the agent's `train_seconds`; `paused()` leaves
+    out what is not training (evaluations, checkpoints)."""
+
+    def __init__(self, agent: DQNAgent) -> None:
+        self.agent, self.tic = agent, time.perf_counter()
+
+    def stop(self) -> None:
+        self.agent.train_seconds += time.perf_counter() - self.tic
+
+    @contextlib.contextmanager
+    def paused(self):
+        self.stop()
+        try:
+            yield
+        finally:
+            self.tic = time.perf_counter()

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from utils.config import is_integer
+from utils.config import check_integer, is_integer, is_real
 
 
 @keras.saving.register_keras_serializable(package="utils")
@@ -79,11 +79,10 @@ class KerasDQN(keras.Model):
         n_step: int = 1,
         **kwargs: Any,
     ) -> None:
+        if not (is_real(discount) and 0.0 <= discount <= 1.0):  # NaN fails too
+            raise ValueError(f"discount must be a number in [0, 1], got {discount!r}")
+        n_step = check_integer("n_step", n_step, 1)
         super().__init__(**kwargs)
-        if not 0.0 <= discount <= 1.0:
-            raise ValueError(f"discount must be in [0, 1], got {discount}")
-        if n_step < 1:
-            raise ValueError(f"n_step must be >= 1, got {n_step}")
         self.network = network
         self.target_network = keras.models.clone_model(network)
         self.target_network.trainable = False  # it learns only by sync_target()

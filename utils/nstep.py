@@ -6,7 +6,8 @@ from collections import deque
 
 import numpy as np
 
-from utils.replay import ReplayMemory
+from utils.config import is_integer, is_real
+from utils.replay import ReplayMemory, finite_float32
 
 
 class NStepQueue:
@@ -24,17 +25,20 @@ class NStepQueue:
       (bootstrapping them would need `g^k` with another `k`).
 
     Observations are copied when queued: a row of a batch of observations is a
-    view, and the caller overwrites it on the next step.
+    view, and the caller overwrites it on the next step. A move that the memory
+    would refuse (`ReplayMemory.check`), or whose n-step return would leave
+    float32's range, is refused before the queue or the memory changes.
     """
 
     def __init__(self, memory: ReplayMemory, n_step: int, discount: float) -> None:
         if not isinstance(memory, ReplayMemory):
             raise ValueError(f"memory must be a ReplayMemory, got {memory!r}")
-        integer = isinstance(n_step, (int, np.integer)) and not isinstance(n_step, bool)
-        if not integer or n_step < 1:
+        if not is_integer(n_step) or n_step < 1:
             raise ValueError(f"n_step must be an integer >= 1, got {n_step!r}")
-        if not 0.0 <= discount <= 1.0:
-            raise ValueError(f"discount must be in [0, 1], got {discount}")
+        if not is_real(discount) or not 0.0 <= discount <= 1.0:  # False for NaN
+            raise ValueError(
+                f"discount must be a real number in [0, 1], got {discount!r}"
+            )
         self.memory = memory
         self.n_step = int(n_step)
         self.discount = float(discount)
@@ -50,12 +54,27 @@ class NStepQueue:
         truncated: bool,
     ) -> None:
         """Queue one move; write the transitions it completes into the memory."""
-        self.pending.append((np.array(observation, copy=True), int(action), reward))
-        while self.pending and (len(self.pending) == self.n_step or terminated):
-            n_step_return = sum(
-                self.discount**k * r for k, (_, _, r) in enumerate(self.pending)
-            )
-            first_observation, first_action, _ = self.pending.popleft()
+        self.memory.check(
+            observation, action, reward, next_observation, terminated, truncated
+        )
+        moves = [*self.pending, (np.array(observation, copy=True), int(action), reward)]
+        # the moves this one completes: all of them on termination, else the oldest
+        # once n_step are queued
+        if terminated:
+            done = len(moves)
+        else:
+            done = 1 if len(moves) == self.n_step else 0
+        returns = [
+            sum(self.discount**k * r for k, (_, _, r) in enumerate(moves[i:]))
+            for i in range(done)
+        ]
+        for n_step_return in returns:
+            if not finite_float32(n_step_return):
+                raise ValueError(
+                    f"reward {reward!r} makes an n-step return of {n_step_return!r}, "
+                    "outside float32's range"
+                )
+        for (first_observation, first_action, _), n_step_return in zip(moves, returns):
             self.memory.append(
                 first_observation,
                 first_action,
@@ -65,3 +84,7 @@ class NStepQueue:
             )
         if terminated or truncated:
             self.pending.clear()
+        else:
+            self.pending.append(moves[-1])
+            if done:
+                self.pending.popleft()

@@ -61,3 +61,36 @@ def reported_seeds(count: int) -> tuple[int, ...]:
 def scratch_seeds(count: int) -> tuple[int, ...]:
     """The first `count` training seeds of runs that choose, never reported."""
     return _first("scratch", count)
+
+
+# Each notebook's own exam starts and reported seeds: block `notebook` of each family
+# (block 0, the first 50,000 seeds, is the shared one that notebooks 05-10 used
+# before every notebook had its own). No notebook plays another's exam or reports
+# another's training seeds, and a re-run of a notebook is visibly a second look.
+BLOCK = 50_000
+
+
+def _block(family: str, notebook: int, count: int) -> tuple[int, ...]:
+    blocks = len(FAMILIES[family]) // BLOCK
+    if not is_integer(notebook) or not 1 <= notebook < blocks:
+        raise ValueError(
+            f"notebook must be a notebook's number, an integer in [1, {blocks}), "
+            f"got {notebook!r}"
+        )
+    if not is_integer(count) or not 1 <= count <= BLOCK:
+        raise ValueError(
+            f"count must be an integer in [1, {BLOCK:,}] (one notebook's {family} "
+            f"seeds), got {count!r}"
+        )
+    start = FAMILIES[family].start + int(notebook) * BLOCK
+    return tuple(range(start, start + int(count)))
+
+
+def notebook_exam_starts(notebook: int, count: int) -> tuple[int, ...]:
+    """Notebook `notebook`'s own first `count` exam start seeds (Results only)."""
+    return _block("exam", notebook, count)
+
+
+def notebook_reported_seeds(notebook: int, count: int) -> tuple[int, ...]:
+    """Notebook `notebook`'s own first `count` reported training seeds."""
+    return _block("reported", notebook, count)

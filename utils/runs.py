@@ -70,6 +70,8 @@ def flush_to_disk(path: str | os.PathLike) -> None:
 
 
 def _check_new(path: Path, overwrite: bool) -> None:
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ValueError(f"overwrite must be True or False, got {overwrite!r}")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file path")
     if path.exists() and not overwrite:
@@ -84,8 +86,17 @@ def save_array(
     if path.suffix != ".npy":
         raise ValueError(f"path must end in .npy, got {str(path)!r}")
     _check_new(path, overwrite)
+    try:  # before any folder is made: what np.save would refuse (objects, ragged)
+        array = np.asarray(array)
+    except ValueError as error:
+        raise ValueError(f"array must be a NumPy array, got {array!r}") from error
+    if array.dtype.hasobject:
+        raise ValueError(
+            f"array must hold numbers, strings or bools (no objects: .npy files are "
+            f"saved without pickle), got dtype {array.dtype}"
+        )
     return _atomic_write(
-        path, lambda tmp: np.save(tmp, np.asarray(array), allow_pickle=False), ".npy"
+        path, lambda tmp: np.save(tmp, array, allow_pickle=False), ".npy"
     )
 
 
@@ -106,6 +117,8 @@ def save_model(path: str | os.PathLike, model: Any, overwrite: bool = False) -> 
     if path.suffix != ".keras":
         raise ValueError(f"path must end in .keras, got {str(path)!r}")
     _check_new(path, overwrite)
+    if not callable(getattr(model, "save", None)):
+        raise ValueError(f"model must be a Keras model, got {model!r}")
     return _atomic_write(path, model.save, ".keras")
 
 

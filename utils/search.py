@@ -4,9 +4,12 @@ Each trial trains a `DQNAgent` for a short budget with settings Optuna suggests,
 reports the greedy mean return on the first `--starts` validation starts of the
 course's protocol (`utils.protocol.validation_starts`: a search chooses settings)
 after every evaluation, so that the pruner can stop a hopeless trial early, and
-scores the best of them (the weights a run would keep). Each trial's seed is its
-number, recorded on the trial. Exam starts play no part: they stay for the
-final agent.
+scores the best of them (the weights a run would keep). Each trial trains from a
+scratch seed of the protocol drawn from the search's `--seed`, the study's name
+and the trial's number (`training_seed`), recorded on the trial. Exam starts play
+no part: they stay for the final agent. A study records what its trials are
+scored on (the environment, the base settings, the starts, the steps and the
+evaluation interval); a worker with other values is refused.
 
 Where the study lives decides who can work on it:
 
@@ -111,6 +114,17 @@ class TrialSeededSampler(optuna.samplers.TPESampler):
 def trial_seed(search_seed: int, trial_number: int) -> int:
     """The seed of a trial's sampler draws: a SeedSequence child of the search."""
     return int(np.random.SeedSequence([search_seed, trial_number]).generate_state(1)[0])
+
+
+def training_seed(search_seed: int, study_name: str, trial_number: int) -> int:
+    """The seed trial `trial_number` trains from: a scratch seed of the protocol
+    (`utils.protocol.FAMILIES`: runs that choose, never reported), drawn from
+    the search's seed, the study's name and the trial's number, so that two
+    studies (or two searches of one) do not train from the same seeds."""
+    entropy = [search_seed, trial_number, *study_name.encode()]
+    word = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    scratch = FAMILIES["scratch"]
+    return scratch[word % len(scratch)]
 
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -219,7 +233,7 @@ def objective(
 
     def train_and_score(trial: optuna.Trial) -> float:
         config = base.replace(**suggest_settings(trial))
-        seed = trial.number
+        seed = training_seed(search_seed, trial.study.study_name, trial.number)
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("sampler_seed", trial_seed(search_seed, trial.number))
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -277,15 +291,9 @@ def work(
             "on its evaluations"
         )
     study_ = open_study(storage, study, seed, heartbeat)
-    # a study is one search: workers that would search from elsewhere are refused
-    setup = {"env_id": env_id, "base": base.to_dict()}
-    if "setup" not in study_.user_attrs:
-        study_.set_user_attr("setup", setup)
-    elif study_.user_attrs["setup"] != setup:
-        raise ValueError(
-            f"study {study!r} searches {study_.user_attrs['setup']}, not {setup}; "
-            "give this search another --study"
-        )
+    # a study is one search: workers that would search from elsewhere, or score
+    # trials on other starts or budgets, are refused
+    check_setup(study_, study_setup(env_id, base, starts, steps, eval_every))
     run_trial = objective(base, env_id, steps, eval_every, starts, seed)
     stops = [
         optuna.study.MaxTrialsCallback(trials, states=FINISHED),
@@ -294,6 +302,60 @@ def work(
     if len(study_.get_trials(deepcopy=False, states=FINISHED)) < trials:
         study_.optimize(run_trial, callbacks=stops, catch=(Exception,))
     return study_
+
+
+def study_setup(
+    env_id: str, base: DQNConfig, starts: Sequence[int], steps: int, eval_every: int
+) -> dict:
+    """What a study's trials are scored on, as its user attribute `setup` holds it."""
+    return {
+        "env_id": env_id,
+        "base": base.to_dict(),
+        "starts": [int(s) for s in starts],
+        "steps": int(steps),
+        "eval_every": int(eval_every),
+    }
+
+
+# each entry of a study's setup, as its flag names it
+SETUP_FLAGS = {
+    "env_id": "--env",
+    "base": "--base",
+    "starts": "--starts",
+    "steps": "--steps",
+    "eval_every": "--eval-every",
+}
+
+
+def check_setup(study: optuna.Study, setup: dict) -> None:
+    """Record `setup` on a new study; refuse a worker whose setup differs from the
+    study's, naming the first flag that differs, the study's value and this
+    worker's (its trials would be compared, and pruned, against other ones)."""
+    recorded = study.user_attrs.get("setup")
+    if recorded is None:
+        study.set_user_attr("setup", setup)
+        return
+    for key, flag in SETUP_FLAGS.items():
+        theirs, ours = recorded.get(key), setup[key]
+        if theirs == ours:
+            continue
+        if key == "starts" and isinstance(theirs, list):
+            shown = f"{len(theirs)} starts", f"{len(ours)} starts"
+            if len(theirs) == len(ours):
+                shown = f"starts {theirs}", f"starts {ours}"
+        elif key == "base" and isinstance(theirs, dict):
+            changed = sorted(k for k in ours if theirs.get(k) != ours[k])
+            shown = (
+                ", ".join(f"{k}={theirs.get(k)!r}" for k in changed),
+                ", ".join(f"{k}={ours[k]!r}" for k in changed),
+            )
+        else:
+            shown = ("none recorded" if theirs is None else repr(theirs)), repr(ours)
+        raise ValueError(
+            f"study {study.study_name!r} was searched with {flag} {shown[0]}, this "
+            f"worker has {flag} {shown[1]}; give the same {flag}, or give this "
+            "search another --study"
+        )
 
 
 def config_from_params(base: DQNConfig, params: dict) -> DQNConfig:
@@ -376,7 +438,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--seed",
         type=int,
         default=0,
-        help="the search's seed: trial k's random draws come from it and k, so "
+        help="the search's seed: trial k's random draws and its training seed (a "
+        "scratch seed of the protocol) come from it, the study's name and k, so "
         "every worker of a study can share it (default: %(default)s)",
     )
     parser.add_argument(
@@ -462,22 +525,11 @@ def base_from_json(text: str | None) -> DQNConfig:
 
 
 def check_env(env_id: str) -> None:
-    """Refuse an id gymnasium does not know, or an environment the agent cannot play."""
-    import gymnasium as gym
+    """Refuse an id gymnasium does not know or cannot make, or an environment the
+    agent cannot play (`utils.config.check_env`, as the agent checks it)."""
+    from utils.config import check_env as check
 
-    import blobenv  # noqa: F401 - registers the course's own ids (blobenv/...)
-
-    try:
-        env = gym.make(env_id)
-    except gym.error.Error as error:
-        raise ValueError(f"--env {env_id!r}: {error}") from error
-    space, actions = env.observation_space, env.action_space
-    env.close()
-    if not isinstance(actions, gym.spaces.Discrete) or len(space.shape or ()) != 1:
-        raise ValueError(
-            f"--env {env_id!r} needs Discrete actions and a 1-D observation, "
-            f"has {actions} and {space}"
-        )
+    check("--env", env_id)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

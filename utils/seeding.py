@@ -18,6 +18,8 @@ def seed_everything(seed: int, tensorflow: bool = False) -> np.random.Generator:
     from utils.config import check_seed
 
     seed = check_seed("seed", seed)  # before anything is seeded with it
+    if not isinstance(tensorflow, (bool, np.bool_)):
+        raise ValueError(f"tensorflow must be True or False, got {tensorflow!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - code that still uses the global RNG

@@ -76,3 +76,121 @@ def welch_interval(
         return difference, difference, difference
     half = _half_width(confidence, df, se)
     return difference, difference - half, difference + half
+
+
+# -- many seeds: the interquartile mean and bootstrap intervals -----------------------
+# (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice"; the
+# bootstrap is scipy.stats.bootstrap's, resampling each group's runs on its own)
+
+
+def iqm(scores, axis: int = -1):
+    """The interquartile mean: the mean of the middle 50% of the scores (at least 2
+    finite numbers; an array of groups along `axis`, as the bootstrap passes)."""
+    array = np.asarray(scores)
+    if array.ndim == 1:
+        array = _scores("scores", array)
+    return stats.trim_mean(array, 0.25, axis=axis)
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"rng must be a numpy.random.Generator (the interval's own stream), "
+            f"got {rng!r}"
+        )
+    return rng
+
+
+def _bootstrap(samples, statistic, confidence, rng, n_resamples):
+    _half_width(confidence, 1, 0.0)  # refuses a confidence that is not in (0, 1)
+    if (
+        not isinstance(n_resamples, numbers.Integral)
+        or isinstance(n_resamples, (bool, np.bool_))
+        or n_resamples < 1_000
+    ):
+        raise ValueError(
+            f"n_resamples must be an integer >= 1,000 (fewer cannot place a 95% "
+            f"interval's ends), got {n_resamples!r}"
+        )
+    result = stats.bootstrap(
+        samples,
+        statistic,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        rng=_check_rng(rng),
+    )
+    low, high = result.confidence_interval
+    return float(low), float(high)
+
+
+def iqm_interval(
+    values: Sequence[float],
+    rng: np.random.Generator,
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+) -> tuple[float, float, float]:
+    """(IQM, low, high): a percentile bootstrap interval of one group's IQM."""
+    values = _scores("values", values)
+    low, high = _bootstrap((values,), iqm, confidence, rng, n_resamples)
+    return float(iqm(values)), low, high
+
+
+def iqm_difference_interval(
+    a: Sequence[float],
+    b: Sequence[float],
+    rng: np.random.Generator,
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+) -> tuple[float, float, float]:
+    """(IQM(a) - IQM(b), low, high): a percentile bootstrap interval, each group's
+    runs resampled on their own (independent groups, such as two variants)."""
+    a, b = _scores("a", a), _scores("b", b)
+
+    def difference(x, y, axis=-1):
+        return iqm(x, axis) - iqm(y, axis)
+
+    low, high = _bootstrap((a, b), difference, confidence, rng, n_resamples)
+    return float(difference(a, b)), low, high
+
+
+def probability_of_improvement(a, b, axis: int = -1):
+    """P(X > Y) + P(X = Y) / 2 for a run X of group a and a run Y of group b: the
+    share of all pairs that a wins, ties counted half (0.5: neither is better)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim == 1 and b.ndim == 1:  # one group each (the bootstrap passes arrays)
+        a, b = _scores("a", a), _scores("b", b)
+    a, b = np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)
+    x, y = a[..., :, None], b[..., None, :]
+    return ((x > y) + 0.5 * (x == y)).mean(axis=(-2, -1))
+
+
+def improvement_interval(
+    a: Sequence[float],
+    b: Sequence[float],
+    rng: np.random.Generator,
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+) -> tuple[float, float, float]:
+    """(P(a > b), low, high): `probability_of_improvement` with a percentile
+    bootstrap interval, each group's runs resampled on their own."""
+    a, b = _scores("a", a), _scores("b", b)
+    low, high = _bootstrap(
+        (a, b), probability_of_improvement, confidence, rng, n_resamples
+    )
+    return float(probability_of_improvement(a, b)), low, high
+
+
+def performance_profile(values: Sequence[float], thresholds: Sequence[float]):
+    """The fraction of runs that score above each threshold."""
+    values = _scores("values", values)
+    levels = np.asarray(thresholds)
+    if (
+        levels.ndim != 1
+        or levels.dtype.kind not in "iuf"
+        or not np.isfinite(levels).all()
+    ):
+        raise ValueError(
+            f"thresholds must be a sequence of finite numbers, got {thresholds!r}"
+        )
+    return (values[None, :] > levels[:, None]).mean(axis=1)

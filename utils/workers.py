@@ -26,7 +26,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from utils.config import DQNConfig, check_schedule, check_seed, check_seeds, is_integer
+from utils.config import (
+    DQNConfig,
+    check_env,
+    check_integer,
+    check_path,
+    check_schedule,
+    check_seed,
+    check_seeds,
+)
 from utils.trainlog import TrainLog
 
 # the folder that holds the `utils` package, so that a worker imports the same one
@@ -54,27 +62,23 @@ class Run:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
+        def set_(name, value):
+            object.__setattr__(self, name, value)
+
         if not isinstance(self.config, DQNConfig):
             raise ValueError(f"config must be a DQNConfig, got {self.config!r}")
-        if not isinstance(self.env_id, str):
-            raise ValueError(
-                f"env_id must be a gymnasium id (str), got {self.env_id!r}"
-            )
-        check_env_id(self.env_id)
-        object.__setattr__(self, "seed", check_seed("seed", self.seed))
+        check_env("env_id", self.env_id)  # the agent's check, before a worker starts
+        set_("seed", check_seed("seed", self.seed))
         integers = ("total_steps", "eval_every", "checkpoint_every", "keep_checkpoints")
         for name in integers:
-            value = getattr(self, name)
-            if not is_integer(value) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-            object.__setattr__(self, name, int(value))
+            set_(name, check_integer(name, getattr(self, name), 1))
         if self.total_steps < self.config.num_envs:
             raise ValueError(
                 f"total_steps must be >= num_envs ({self.config.num_envs}), "
                 f"got {self.total_steps}"
             )
         for name in ("probe_seeds", "held_out_seeds"):
-            object.__setattr__(self, name, check_seeds(name, getattr(self, name)))
+            set_(name, check_seeds(name, getattr(self, name)))
         check_schedule(
             self.total_steps,
             self.eval_every,
@@ -83,33 +87,50 @@ class Run:
             self.held_out_seeds,
             self.kept_path,
         )
-        for name in ("kept_path", "final_path", "checkpoint_dir"):
-            value = getattr(self, name)
-            if value is not None:
-                if not isinstance(value, (str, os.PathLike)):
-                    raise ValueError(f"{name} must be a path, got {value!r}")
-                object.__setattr__(self, name, os.fspath(value))
-        for name in ("kept_path", "final_path"):
-            value = getattr(self, name)
-            if value is not None and Path(value).suffix != ".keras":
-                raise ValueError(f"{name} must end in .keras, got {value!r}")
-            if value is not None and Path(value).is_dir():
-                raise ValueError(f"{name} {value!r} is a folder, not a .keras file")
+        for name, kind, suffix in (
+            ("kept_path", "file", ".keras"),
+            ("final_path", "file", ".keras"),
+            ("checkpoint_dir", "folder", None),
+        ):
+            if getattr(self, name) is not None:
+                set_(
+                    name, os.fspath(check_path(name, getattr(self, name), kind, suffix))
+                )
         if self.kept_path is not None and self.final_path is not None:
             if os.path.realpath(self.kept_path) == os.path.realpath(self.final_path):
                 raise ValueError(
                     "kept_path and final_path must be different files, got "
                     f"{self.kept_path!r} and {self.final_path!r}"
                 )
-        if self.checkpoint_dir is not None and Path(self.checkpoint_dir).is_file():
-            raise ValueError(
-                f"checkpoint_dir {self.checkpoint_dir!r} is a file, not a folder"
-            )
         if self.checkpoint_dir is not None and self.config.num_envs != 1:
             raise ValueError(
                 "checkpoints need num_envs=1 (they are written at an episode end), "
                 f"got num_envs={self.config.num_envs}"
             )
+        self.check_files_are_free()
+
+    def resumes(self) -> bool:
+        """Whether the run continues from a checkpoint in its `checkpoint_dir`."""
+        from utils import checkpoint
+
+        return (
+            self.checkpoint_dir is not None
+            and checkpoint.latest(self.checkpoint_dir) is not None
+        )
+
+    def check_files_are_free(self) -> None:
+        """Refuse a fresh run whose `kept_path` or `final_path` already holds a
+        file: another run's network, which the run would overwrite. (A resumed run
+        writes over its own; the agent checks that the kept one is its own.)"""
+        if self.resumes():
+            return
+        for name in ("kept_path", "final_path"):
+            value = getattr(self, name)
+            if value is not None and Path(value).exists():
+                raise FileExistsError(
+                    f"{name} {value} exists: it holds another run's network, and "
+                    "this run is fresh (no checkpoint to resume); choose a new path"
+                )
 
     def to_dict(self) -> dict:
         """The run as plain JSON values."""
@@ -126,19 +147,6 @@ class Run:
 
     def describe(self) -> str:
         return f"the {self.env_id} run of seed {self.seed}"
-
-
-def check_env_id(env_id: str) -> None:
-    """A ValueError unless gymnasium knows `env_id` (the course's own `blobenv/`
-    ids included), before a worker process would find out."""
-    import gymnasium as gym
-
-    import blobenv  # noqa: F401 - registers the course's own ids (blobenv/...)
-
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as error:
-        raise ValueError(f"env_id {env_id!r} is no gymnasium id: {error}") from error
 
 
 def train_run(run: Run) -> TrainLog:
@@ -300,12 +308,12 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     """
     from tqdm.auto import tqdm
 
-    if not is_integer(workers) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    check_integer("workers", workers, 1)
     runs = list(runs)
     for run in runs:
         if not isinstance(run, Run):
             raise ValueError(f"train_runs takes Runs, got {run!r}")
+        run.check_files_are_free()  # files may have appeared since the Run was made
     # two runs would clobber each other's files (the same file by any spelling)
     for names in (("kept_path", "final_path"), ("checkpoint_dir",)):
         paths = [

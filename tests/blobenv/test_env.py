@@ -1,3 +1,5 @@
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import blobenv
 from blobenv import BlobEnv
 from blobenv.env import ENEMY_COLOUR, FOOD_COLOUR, PLAYER_COLOUR
+from tests.refusal import assert_refused, differences, snapshot
 
 IDS = ["blobenv/BlobImage-v0", "blobenv/BlobTabular-v0"]
 PLACE = {"player": (5, 5), "food": (7, 7), "enemy": (2, 2)}
@@ -156,51 +159,166 @@ def test_ansi_render():
     assert env.render() == "PE.\n...\n..F\n"
 
 
+def literal(message):
+    """`message` as a regular expression that matches it exactly."""
+    return re.escape(message)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"size": 2}, "size must be an integer >= 3, got 2"),
+        ({"size": True}, "size must be an integer >= 3, got True"),
+        ({"size": 10.0}, "size must be an integer >= 3, got 10.0"),
         (
             {"obs_type": "pixels"},
             "obs_type must be one of ('image', 'offsets'), got 'pixels'",
         ),
         (
+            {"obs_type": ["image"]},
+            "obs_type must be one of ('image', 'offsets'), got ['image']",
+        ),
+        (
             {"actions": "straight"},
             "actions must be one of ('diagonal', 'all'), got 'straight'",
         ),
+        (
+            {"actions": ["all"]},
+            "actions must be one of ('diagonal', 'all'), got ['all']",
+        ),
         ({"render_mode": "human"}, "got 'human'"),
+        (
+            {"render_mode": ["ansi"]},
+            "render_mode must be None or one of ('rgb_array', 'ansi'), got ['ansi']",
+        ),
         ({"moving_food": "no"}, "moving_food must be True or False, got 'no'"),
+        ({"moving_enemy": 1}, "moving_enemy must be True or False, got 1"),
         (
             {"render_size": 12.5},
             "render_size must be an integer >= size (10), got 12.5",
         ),
+        (
+            {"render_size": True},
+            "render_size must be an integer >= size (10), got True",
+        ),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, message):
-    with pytest.raises(
-        ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
-    ):
-        BlobEnv(**kwargs)
+    assert_refused(None, lambda: BlobEnv(**kwargs), ValueError, literal(message))
 
 
-@pytest.mark.parametrize("action", [4, -1, 1.5])
+@pytest.mark.parametrize("action", [4, -1, 1.5, True, np.bool_(False), "1", None])
 def test_action_out_of_range(action):
-    env = BlobEnv(actions="diagonal")
+    env = BlobEnv(actions="diagonal", moving_food=True, moving_enemy=True)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"action must be an integer in \[0, 3\]"):
-        env.step(action)
+    assert_refused(
+        env,
+        lambda: env.step(action),
+        ValueError,
+        literal(f"action must be an integer in [0, 3], got {action!r}"),
+    )
 
 
-def test_bad_reset_options():
+BAD_OPTIONS = {
+    "an unknown option": ({"bogus": 1}, "reset options are player, food and enemy"),
+    "a misspelt one": (
+        {"Player": (1, 1)},
+        "reset options are player, food and enemy, got Player",
+    ),
+    "one missing": (
+        {"player": (0, 0), "food": (1, 1)},
+        "options must give all of player, food and enemy, enemy missing",
+    ),
+    "off the grid": (
+        {"player": (10, 0), "food": (1, 1), "enemy": (2, 2)},
+        "player must lie on the grid, 0 <= x, y < 10, got (10, 0)",
+    ),
+    "negative": (
+        {"player": (1, 1), "food": (-1, 1), "enemy": (2, 2)},
+        "food must lie on the grid, 0 <= x, y < 10, got (-1, 1)",
+    ),
+    "two on one cell": (
+        {"player": (1, 1), "food": (1, 1), "enemy": (2, 2)},
+        "player, food and enemy must differ, got [(1, 1), (1, 1), (2, 2)]",
+    ),
+    "fractions": (
+        {"player": (2.7, 3.2), "food": (1, 1), "enemy": (2, 2)},
+        "player must be a pair (x, y) of integers, got (2.7, 3.2)",
+    ),
+    "one number": (
+        {"player": 5, "food": (1, 1), "enemy": (2, 2)},
+        "player must be a pair (x, y) of integers, got 5",
+    ),
+    "three numbers": (
+        {"player": (1, 2), "food": (1, 1, 1), "enemy": (2, 2)},
+        "food must be a pair (x, y) of integers, got (1, 1, 1)",
+    ),
+    "a string": (
+        {"player": (1, 2), "food": (1, 1), "enemy": "22"},
+        "enemy must be a pair (x, y) of integers, got '22'",
+    ),
+    "bools": (
+        {"player": (True, 1), "food": (1, 1), "enemy": (2, 2)},
+        "player must be a pair (x, y) of integers, got (True, 1)",
+    ),
+    "a float array": (
+        {"player": np.array([1.0, 2.0]), "food": (1, 1), "enemy": (2, 2)},
+        "player must be a pair (x, y) of integers, got array([1., 2.])",
+    ),
+    "a 2-D array": (
+        {"player": np.array([[1, 2]]), "food": (1, 1), "enemy": (2, 2)},
+        "player must be a pair (x, y) of integers, got array([[1, 2]])",
+    ),
+    "not a dict": (5, "options must be a dict or None, got 5"),
+    "a list of pairs": (
+        [("player", (1, 1))],
+        "options must be a dict or None, got [('player', (1, 1))]",
+    ),
+}
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_OPTIONS.values(), ids=BAD_OPTIONS)
+def test_bad_reset_options_are_refused_before_the_seed_reseeds(options, message):
     env = BlobEnv()
-    with pytest.raises(ValueError, match="enemy missing"):
-        env.reset(options={"player": (0, 0), "food": (1, 1)})
-    with pytest.raises(ValueError, match="player must lie on the grid"):
-        env.reset(options={"player": (10, 0), "food": (1, 1), "enemy": (2, 2)})
-    with pytest.raises(ValueError, match="must differ"):
-        env.reset(options={"player": (1, 1), "food": (1, 1), "enemy": (2, 2)})
+    env.reset(seed=0)
+    assert_refused(
+        env, lambda: env.reset(seed=5, options=options), ValueError, literal(message)
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "message"),
+    [
+        (-1, "Seed must be greater or equal to zero"),
+        ("5", "Seed must be a python integer"),
+        (1.5, "Seed must be a python integer"),
+    ],
+)
+def test_bad_seeds_are_refused_by_gymnasium_and_change_nothing(seed, message):
+    env = BlobEnv()
+    env.reset(seed=0)
+    assert_refused(env, lambda: env.reset(seed=seed), gym.error.Error, message)
+
+
+def test_a_refused_reset_of_a_made_env_changes_only_the_time_limits_count():
+    # gymnasium's TimeLimit zeroes its step count before it calls the env's reset,
+    # so that much of a refused reset is gymnasium's, outside blobenv's reach
+    env = gym.make("blobenv/BlobTabular-v0")
+    env.reset(seed=0)
+    env.step(0)
+    before = snapshot(env)
     with pytest.raises(ValueError, match="reset options are player, food and enemy"):
-        env.reset(options={"Player": (1, 1)})
+        env.reset(seed=5, options={"bogus": 1})
+    assert differences(before, snapshot(env)) == ["root._elapsed_steps"]
+
+
+def test_integer_positions_of_any_kind_are_placed():
+    env = BlobEnv()
+    _, info = env.reset(
+        options={"player": [1, 2], "food": np.array([3, 4]), "enemy": (np.int8(5), 6)}
+    )
+    assert info == {"player": (1, 2), "food": (3, 4), "enemy": (5, 6)}
+    assert all(type(v) is int for position in info.values() for v in position)
 
 
 def test_package_exports():

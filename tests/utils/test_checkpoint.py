@@ -12,9 +12,10 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from refusal_agent import assert_refused, assert_refused_globally
 
 from utils import checkpoint
-from utils.dqn import DQNAgent, DQNConfig
+from utils.dqn import DQNAgent, DQNConfig, RunState
 
 SMALL = DQNConfig(
     hidden_units=(16,),
@@ -233,11 +234,15 @@ RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
 @pytest.mark.parametrize(
     ("edit", "message"),
     [(delete([k]), f"no '{k}'") for k in STATE_FIELDS]
-    + [(set_to([k], None), f"'{k}' is None") for k in STATE_FIELDS]
+    + [
+        (set_to([k], None), f"'{k}' is None")
+        for k in STATE_FIELDS
+        if k not in checkpoint.NULLABLE
+    ]
     + [(delete(["rng", k]), f"'rng' has no {k}") for k in RNG_KEYS]
     + [(set_to(["rng", k], {"x": 1}), f"rng.{k} is not") for k in RNG_KEYS]
     + [
-        (delete(["format"]), "has format None, expected 2"),
+        (delete(["format"]), "has format None, expected 3"),
         (delete(["memory", "size"]), "'memory' needs integer capacity, position"),
         (set_to(["memory", "size"], 10**6), "replay memory holds 1000000 transitions"),
         (set_to(["memory", "position"], 10), "replay position 10 does not fit size"),
@@ -256,6 +261,12 @@ RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
         (set_to(["checkpoint_step"], 10**9), "checkpoint_step 1000000000 is after"),
         (set_to(["optimizer_variables"], [{}]), "optimizer_variables is corrupt"),
         (set_to(["seed"], 2), "continues the run of seed 2, this agent's seed is 1"),
+        (
+            set_to(["evaluation_seeds"], [[1], []]),
+            "'evaluation_seeds' is [[1], []] for",
+        ),
+        (set_to(["evaluation_seeds"], [[1.5], []]), "'evaluation_seeds' is [[1.5]"),
+        (set_to(["kept_path"], 5), "'kept_path' is 5"),
     ],
 )
 def test_every_field_deleted_or_corrupted_is_named_and_changes_nothing(
@@ -337,7 +348,7 @@ def test_saving_into_a_folder_of_another_run_deletes_nothing(saved, tmp_path):
     shutil.copytree(path, tmp_path / path.name)
     other = DQNAgent("CartPole-v1", SMALL, seed=9)
     other.train(checkpoint.step_of(path) + 50, 10_000, progress=False)
-    while not other._needs_reset.all():  # on to an episode end
+    while not other.at_episode_end():  # on to an episode end
         other.train(other.env_steps + 1, 10_000, progress=False)
     with pytest.raises(FileExistsError, match="holds checkpoints of another run"):
         checkpoint.save(other, tmp_path, keep=1)
@@ -353,6 +364,75 @@ def test_resuming_into_a_folder_of_another_run_is_refused(saved, tmp_path):
         other.train(
             other.env_steps + 100, 10_000, progress=False, checkpoint_dir=tmp_path
         )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (set_to(["epsilon"], 0.5), "epsilon 0.5 is not the schedule's"),
+        (set_to(["memory", "position"], 10), "replay position 10 does not fit size"),
+    ],
+)
+def test_from_checkpoint_refuses_a_bad_state_before_it_seeds_anything(
+    saved, tmp_path, edit, message
+):
+    copy = damaged_copy(saved[1], tmp_path, edit_state(edit))
+    assert_refused_globally(
+        lambda: DQNAgent.from_checkpoint(copy), ValueError, re.escape(message)
+    )
+
+
+def test_from_checkpoint_keeps_the_global_generators_if_a_network_does_not_load(
+    saved, tmp_path
+):
+    def replace(copy):  # a file that is not a network, under its own SHA-256
+        (copy / "kept_network.keras").write_bytes(b"not a keras file")
+        digest = checkpoint._sha256(copy / "kept_network.keras")
+        edit_state(lambda s: s["files"].update({"kept_network.keras": digest}))(copy)
+
+    copy = damaged_copy(saved[1], tmp_path, replace)
+    assert_refused_globally(
+        lambda: DQNAgent.from_checkpoint(copy), ValueError, "kept_network.keras"
+    )
+
+
+def test_a_checkpoint_holds_the_starts_of_its_evaluations(tmp_path):
+    agent = DQNAgent("CartPole-v1", SMALL, seed=6)
+    agent.train(
+        300,
+        100,
+        probe_seeds=(4, 5),
+        held_out_seeds=(6,),
+        progress=False,
+        checkpoint_dir=tmp_path,
+        checkpoint_every=150,
+    )
+    resumed = DQNAgent.from_checkpoint(checkpoint.latest(tmp_path))
+    assert checkpoint.read_state(checkpoint.latest(tmp_path))["evaluation_seeds"] == [
+        [4, 5],
+        [6],
+    ]
+    assert resumed.resumable_state().evaluation_seeds == ((4, 5), (6,))
+
+
+def test_restore_refuses_a_state_of_other_shapes_and_changes_nothing(saved):
+    state = DQNAgent.from_checkpoint(saved[1]).resumable_state()
+    bad = RunState(**{**vars(state), "q_weights": state.q_weights[:-1]})
+    other = DQNAgent("CartPole-v1", SMALL, seed=1)
+    assert_refused(other, lambda: other.restore(bad), ValueError, "q_weights must")
+
+
+def test_restore_of_a_resumable_state_is_the_same_run(saved):
+    agent = DQNAgent.from_checkpoint(saved[1])
+    other = DQNAgent("CartPole-v1", SMALL, seed=1)
+    other.restore(agent.resumable_state())
+    a, b = agent.resumable_state(), other.resumable_state()
+    assert a.env_steps == b.env_steps and a.log == b.log
+    assert a.generators["exploration"] == b.generators["exploration"]
+    for x, y in zip(
+        a.q_weights + a.optimizer_variables, b.q_weights + b.optimizer_variables
+    ):
+        np.testing.assert_array_equal(x, y)
 
 
 # -- the same run, interrupted and resumed in a fresh process --------------------------

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utils.config import BOOLEANS, CHOICES, INTEGERS, REALS, DQNConfig
+from utils.config import (
+    BOOLEANS,
+    CHOICES,
+    INTEGERS,
+    REALS,
+    DQNConfig,
+    check_env,
+    check_integer,
+    check_path,
+)
 from utils.dqn import DQNAgent
 
 NOT_A_NUMBER = st.one_of(st.none(), st.text(max_size=3), st.booleans(), st.just([1]))
@@ -169,3 +178,58 @@ def test_replace_with_an_unknown_setting_names_the_known_ones():
 def test_numpy_booleans_and_strings_are_normalised():
     config = DQNConfig(double=np.bool_(True), target=np.str_("hard"))
     assert type(config.double) is bool and type(config.target) is str
+
+
+# -- the checks every entry point shares ---------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "high", "message"),
+    [
+        (2.5, None, "n must be an integer >= 1, got 2.5"),
+        (True, None, "n must be an integer >= 1, got True"),
+        (0, None, "n must be an integer >= 1, got 0"),
+        (11, 10, r"n must be an integer in \[1, 10\], got 11"),
+        ("3", None, "n must be an integer >= 1, got '3'"),
+    ],
+)
+def test_check_integer_names_the_value_and_the_range(value, high, message):
+    with pytest.raises(ValueError, match=message):
+        check_integer("n", value, 1, high)
+
+
+def test_check_integer_gives_a_plain_int():
+    assert type(check_integer("n", np.int64(3), 1)) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "suffix", "message"),
+    [
+        (5, "file", None, "p must be a path, got 5"),
+        ("a.h5", "file", ".keras", "p must end in .keras, got 'a.h5'"),
+        (".", "file", None, "is a folder, not a file"),
+        (__file__, "folder", None, "is a file, not a folder"),
+        (__file__ + "/x/y", "folder", None, "lies inside .*test_config.py', which is"),
+    ],
+)
+def test_check_path_names_the_argument_and_what_is_wrong(value, kind, suffix, message):
+    with pytest.raises(ValueError, match=message):
+        check_path("p", value, kind, suffix)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "message"),
+    [
+        (5, "env must be a gymnasium id"),
+        ("NoSuchEnv-v0", "env 'NoSuchEnv-v0' is no gymnasium id"),
+        ("GymV26Environment-v0", "env 'GymV26Environment-v0' cannot be made"),
+        ("Pendulum-v1", "needs a Discrete action space"),
+        ("blobenv/BlobImage-v0", "needs a 1-D Box observation"),
+    ],
+)
+def test_check_env_names_the_id_and_what_is_wrong(env_id, message):
+    with pytest.raises(ValueError, match=message):
+        check_env("env", env_id)
+
+
+def test_check_env_takes_an_image_environment_when_asked_for_any_observation():
+    space, actions = check_env("env", "blobenv/BlobImage-v0", vector_observations=False)
+    assert space.shape == (10, 10, 3) and actions.n == 9

@@ -1,11 +1,14 @@
 import os
+import subprocess
+import sys
 
 import gymnasium as gym
 import keras
 import numpy as np
 import pytest
+from refusal_agent import assert_refused
 
-from utils import load_model, play_greedy, save_model
+from utils import checkpoint, load_model, play_greedy, save_model
 from utils.dqn import DQNAgent, DQNConfig, DuelingHead
 
 GAMMA = 0.5
@@ -207,7 +210,9 @@ def test_run_streams_are_children_of_the_seed():
 
 
 def test_an_environment_without_discrete_actions_is_refused():
-    with pytest.raises(ValueError, match="Pendulum-v1 needs a Discrete action space"):
+    with pytest.raises(
+        ValueError, match="env_id 'Pendulum-v1' needs a Discrete action space"
+    ):
         DQNAgent("Pendulum-v1")
 
 
@@ -243,16 +248,20 @@ def small_agent():
         ({"kept_path": "kept.h5"}, "kept_path must end in .keras"),
         ({"callback": 5}, "callback must be callable"),
         ({"description": 5}, "description must be a str, got 5"),
+        ({"progress": "no"}, "progress must be True or False, got 'no'"),
         ({"kept_path": "kept.keras"}, "kept_path needs probe_seeds"),
         ({"kept_path": 5}, "kept_path must be a path, got 5"),
     ],
 )
-def test_bad_training_arguments_are_refused_before_a_step(
+def test_bad_training_arguments_are_refused_and_change_nothing(
     small_agent, arguments, message
 ):
-    with pytest.raises(ValueError, match=message):
-        small_agent.train(100, 50, progress=False, **arguments)
-    assert small_agent.env_steps == 0
+    assert_refused(
+        small_agent,
+        lambda: small_agent.train(100, 50, progress=False, **arguments),
+        ValueError,
+        message,
+    )
 
 
 def test_steps_that_the_environments_cannot_stop_at_are_refused():
@@ -398,3 +407,157 @@ def test_play_greedy_records_the_observation_each_episode_ended_in():
         env.close()
         np.testing.assert_array_equal(last, observation)
     assert len(set(episodes.lengths)) > 1  # the episodes ended at different steps
+
+
+# -- a refused call changes nothing: the agent's whole state, every generator ----------
+@pytest.mark.parametrize("name", ["log_dir", "checkpoint_dir"])
+def test_a_folder_argument_that_is_no_path_is_a_value_error_naming_it(
+    small_agent, name
+):
+    assert_refused(
+        small_agent,
+        lambda: small_agent.train(100, 50, progress=False, **{name: 5}),
+        ValueError,
+        f"{name} must be a path, got 5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "extra"),
+    [
+        ("checkpoint_dir", "checkpoints", {}),
+        ("log_dir", "logs", {}),
+        ("kept_path", "kept.keras", {"probe_seeds": [1]}),
+    ],
+)
+def test_a_path_inside_a_file_is_refused_before_a_step_naming_it(
+    small_agent, tmp_path, name, inside, extra
+):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    path = tmp_path / "notes.txt" / inside
+    assert_refused(
+        small_agent,
+        lambda: small_agent.train(100, 50, progress=False, **{name: path}, **extra),
+        ValueError,
+        f"{name} .* lies inside .*notes.txt', which is a file",
+    )
+
+
+def test_an_environment_that_cannot_be_made_is_refused():
+    with pytest.raises(ValueError, match="env_id 'GymV26Environment-v0' cannot be"):
+        DQNAgent("GymV26Environment-v0")
+
+
+def test_a_blobenv_id_needs_no_import_of_blobenv():
+    script = (
+        "import sys\n"
+        "from utils.dqn import DQNAgent, DQNConfig\n"
+        "assert 'blobenv' not in sys.modules\n"
+        "agent = DQNAgent('blobenv/BlobTabular-v0', DQNConfig(hidden_units=(8,)))\n"
+        "print(agent.observation_size, agent.n_actions)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["4", "4"]
+
+
+RESUMABLE = DQNConfig(
+    hidden_units=(16,),
+    memory_capacity=500,
+    batch_size=16,
+    learning_starts=64,
+    num_envs=1,
+    gradient_steps=1,
+    epsilon_decay_steps=400,
+)
+PROBES = (7, 8)
+
+
+@pytest.fixture(scope="module")
+def resumable(tmp_path_factory):
+    """A checkpoint of a run that evaluated on PROBES and kept weights in a file:
+    (checkpoint folder, the run's kept_path)."""
+    folder = tmp_path_factory.mktemp("resumable")
+    kept = folder / "kept.keras"
+    agent = DQNAgent("CartPole-v1", RESUMABLE, seed=3)
+    agent.train(
+        300,
+        100,
+        probe_seeds=PROBES,
+        kept_path=kept,
+        progress=False,
+        checkpoint_dir=folder / "checkpoints",
+        checkpoint_every=200,
+    )
+    path = checkpoint.latest(folder / "checkpoints")
+    assert path is not None and checkpoint.read_state(path)["log"]["eval_steps"]
+    return path, kept
+
+
+def continued(agent, kept):
+    agent.train(agent.env_steps + 150, 100, probe_seeds=PROBES, progress=False)
+    arrays = agent.q_network.get_weights() + agent.target_network.get_weights()
+    arrays += [v.numpy() for v in agent.optimizer.variables]
+    log = {k: v for k, v in vars(agent.log).items() if k != "train_seconds"}
+    return arrays, log
+
+
+def test_a_resumed_run_survives_a_refused_train_and_continues_bit_identically(
+    resumable,
+):
+    path, kept = resumable
+    refused = DQNAgent.from_checkpoint(path)
+    assert_refused(
+        refused,
+        lambda: refused.train(
+            refused.env_steps + 150, 100, PROBES, callback=5, progress=False
+        ),
+        ValueError,
+        "callback must be callable",
+    )
+    arrays, log = continued(refused, kept)
+    straight_arrays, straight_log = continued(DQNAgent.from_checkpoint(path), kept)
+    assert log == straight_log and len(log["eval_steps"]) >= 3
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, straight_arrays))
+
+
+@pytest.mark.parametrize(
+    ("probe", "held_out"), [((7,), ()), ((7, 9), ()), (PROBES, (3,)), ((), ())]
+)
+def test_a_resumed_run_refuses_other_evaluation_starts(resumable, probe, held_out):
+    agent = DQNAgent.from_checkpoint(resumable[0])
+    assert_refused(
+        agent,
+        lambda: agent.train(
+            agent.env_steps + 100, 100, probe, held_out, progress=False
+        ),
+        ValueError,
+        "must be the starts of this run's earlier evaluations",
+    )
+
+
+def test_a_resumed_run_refuses_a_kept_path_holding_another_runs_network(
+    resumable, tmp_path
+):
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"another run's network")
+    agent = DQNAgent.from_checkpoint(resumable[0])
+    assert_refused(
+        agent,
+        lambda: agent.train(
+            agent.env_steps + 100, 100, PROBES, kept_path=other, progress=False
+        ),
+        FileExistsError,
+        "holds another run's kept weights",
+    )
+    assert other.read_bytes() == b"another run's network"
+
+
+def test_a_resumed_run_goes_on_saving_to_its_own_kept_path(resumable):
+    path, kept = resumable
+    agent = DQNAgent.from_checkpoint(path)
+    assert checkpoint.read_state(path)["kept_path"] == os.path.realpath(kept)
+    agent.train(agent.env_steps + 100, 100, PROBES, kept_path=kept, progress=False)
+    assert agent.env_steps > checkpoint.step_of(path)

@@ -65,3 +65,8 @@ def test_show_frames_embeds_gif_and_writes_file(tmp_path):
     html = show_frames(frames, path=tmp_path / "a.gif").data
     assert html.startswith('<img src="data:image/gif;base64,R0lGOD')  # "GIF8" in base64
     assert (tmp_path / "a.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
+def test_seed_everything_refuses_a_switch_that_is_not_a_bool():
+    with pytest.raises(ValueError, match="tensorflow must be True or False, got 'no'"):
+        seed_everything(3, tensorflow="no")

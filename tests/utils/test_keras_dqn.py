@@ -68,7 +68,14 @@ def test_greedy_actions_are_the_argmax(dqn):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"discount": 1.5}, "discount must be in"), ({"n_step": 0}, "n_step must be")],
+    [
+        ({"discount": 1.5}, r"discount must be a number in \[0, 1\], got 1.5"),
+        ({"discount": "0.9"}, r"discount must be a number in \[0, 1\], got '0.9'"),
+        ({"discount": float("nan")}, "discount must be a number in"),
+        ({"n_step": 0}, "n_step must be an integer >= 1, got 0"),
+        ({"n_step": 2.5}, "n_step must be an integer >= 1, got 2.5"),
+        ({"n_step": True}, "n_step must be an integer >= 1, got True"),
+    ],
 )
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -87,3 +87,27 @@ def test_a_saved_array_is_readable_by_others_as_a_plain_file_would_be(tmp_path):
     (tmp_path / "folder.npy").mkdir()
     with pytest.raises(IsADirectoryError, match="is a folder"):
         save_array(tmp_path / "folder.npy", np.zeros(3))
+
+
+@pytest.mark.parametrize("overwrite", ["no", 1, None])
+def test_overwrite_must_be_a_bool_and_a_refusal_keeps_the_file(tmp_path, overwrite):
+    path = save_array(tmp_path / "kept.npy", np.array([1, 2]))
+    with pytest.raises(
+        ValueError, match=f"overwrite must be True or False, got {overwrite!r}"
+    ):
+        save_array(path, np.array([9, 9]), overwrite=overwrite)
+    np.testing.assert_array_equal(load_array(path), [1, 2])
+
+
+@pytest.mark.parametrize("array", [[1, None], [[1], [1, 2]]])
+def test_an_array_npy_cannot_hold_is_refused_before_any_folder_is_made(tmp_path, array):
+    with pytest.raises(ValueError, match="array must"):
+        save_array(tmp_path / "new" / "x.npy", array)
+    assert not (tmp_path / "new").exists()
+
+
+def test_save_model_refuses_what_is_not_a_model(tmp_path):
+    with pytest.raises(
+        ValueError, match="model must be a Keras model, got 'not a model'"
+    ):
+        save_model(tmp_path / "m.keras", "not a model")

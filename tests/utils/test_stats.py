@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from utils import stats as stats_module
 from utils.stats import t_interval, welch_interval
+
+RNG = np.random.default_rng
 
 
 def test_t_interval_is_students_with_ddof_1():
@@ -67,3 +70,91 @@ def test_the_refusal_names_what_was_given_and_an_overflow_is_refused():
         t_interval(["1", "2"])
     with pytest.raises(ValueError, match="out of float range"):
         t_interval([1e308, -1e308, 1e308])
+
+
+# -- many seeds: IQM, bootstrap intervals, probability of improvement ----------------
+def test_iqm_is_the_mean_of_the_middle_half():
+    assert stats_module.iqm([100, 1, 2, 3, 4, 5, 6, -100]) == 3.5
+
+
+def test_an_iqm_interval_holds_its_iqm_and_is_reproducible():
+    values = np.random.default_rng(0).normal(10, 1, 64)
+    first = stats_module.iqm_interval(values, np.random.default_rng(1))
+    again = stats_module.iqm_interval(values, np.random.default_rng(1))
+    assert first == again
+    centre, low, high = first
+    assert low < centre < high and 9 < low and high < 11
+
+
+def test_a_difference_interval_separates_only_groups_that_differ():
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(1, 1, 64), rng.normal(0, 1, 64), rng.normal(0, 1, 64)
+    _, low, _ = stats_module.iqm_difference_interval(a, b, np.random.default_rng(1))
+    assert low > 0
+    _, low, high = stats_module.iqm_difference_interval(b, c, np.random.default_rng(1))
+    assert low < 0 < high
+
+
+def test_probability_of_improvement_counts_pairs_and_half_the_ties():
+    # pairs: 1 vs 1 (tie), 1 vs 0, 2 vs 1, 2 vs 0 -> (0.5 + 3) / 4
+    assert stats_module.probability_of_improvement([1, 2], [1, 0]) == 0.875
+    same = stats_module.improvement_interval(
+        [500.0] * 8, [500.0] * 8, np.random.default_rng(0)
+    )
+    assert same == (0.5, 0.5, 0.5)
+
+
+def test_a_performance_profile_is_the_share_above_each_threshold():
+    profile = stats_module.performance_profile([1, 2, 3, 4], [0, 2.5, 4])
+    np.testing.assert_array_equal(profile, [1.0, 0.5, 0.0])
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: stats_module.iqm_interval([1.0, 2.0], 0), "rng must be"),
+        (lambda: stats_module.iqm_interval([1.0], RNG()), "at least 2 finite"),
+        (
+            lambda: stats_module.iqm_difference_interval([1, 2], [1, 2], RNG(), 95),
+            "confidence must be",
+        ),
+        (
+            lambda: stats_module.improvement_interval([1, np.nan], [1, 2], RNG()),
+            "at least 2 finite",
+        ),
+    ],
+)
+def test_the_bootstrap_intervals_refuse_bad_input(call, expected):
+    with pytest.raises(ValueError, match=expected):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: stats_module.iqm([1.0, np.nan, 3.0]), "scores must be"),
+        (lambda: stats_module.iqm([True, False]), "scores must be"),
+        (
+            lambda: stats_module.probability_of_improvement([1, np.nan], [0, 0]),
+            "a must",
+        ),
+        (lambda: stats_module.performance_profile([1, 2, 3], 2), "thresholds must"),
+        (
+            lambda: stats_module.performance_profile([1, 2], [np.nan]),
+            "thresholds must",
+        ),
+        (
+            lambda: stats_module.iqm_interval([1.0, 2.0, 3.0], RNG(), n_resamples=1),
+            "n_resamples must be an integer >= 1,000",
+        ),
+        (
+            lambda: stats_module.improvement_interval(
+                [1, 2], [1, 2], RNG(), 0.95, True
+            ),
+            "n_resamples must",
+        ),
+    ],
+)
+def test_the_many_seed_statistics_refuse_what_they_cannot_count(call, expected):
+    with pytest.raises(ValueError, match=expected):
+        call()

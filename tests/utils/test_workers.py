@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from utils import load_model
+from utils import load_model, workers
 from utils.config import DQNConfig
 from utils.dqn import DQNAgent
 from utils.trainlog import TrainLog
@@ -81,9 +81,13 @@ def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(last, trained_here))
 
 
-def test_a_failed_run_raises_its_own_message_in_the_caller():
-    bad = Run("Pendulum-v1", TINY, 0, 300, 150, (), ())  # no discrete actions
-    with pytest.raises(RuntimeError, match=r"(?s)Pendulum-v1 run of seed 0 failed.*"):
+def test_a_failed_run_raises_its_own_message_in_the_caller(tmp_path):
+    # a checkpoint folder without its state.json: the worker's resume refuses it
+    (tmp_path / "step-000000100").mkdir()
+    bad = Run("CartPole-v1", TINY, 0, 300, 150, (), (), checkpoint_dir=str(tmp_path))
+    with pytest.raises(
+        RuntimeError, match=r"(?s)CartPole-v1 run of seed 0 failed.*no state.json"
+    ):
         train_runs([tiny_run(1), bad], workers=2)
 
 
@@ -134,6 +138,26 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
             "checkpoint_dir .* is a file, not a folder",
         ),
         (
+            lambda: tiny_run(0, checkpoint_dir=__file__ + "/checkpoints"),
+            "checkpoint_dir .* lies inside .*test_workers.py', which is a file",
+        ),
+        (
+            lambda: tiny_run(0, kept_path=__file__ + "/kept.keras"),
+            "kept_path .* lies inside .*test_workers.py', which is a file",
+        ),
+        (
+            lambda: Run("Pendulum-v1", TINY, 0, 300, 150, (), ()),
+            "env_id 'Pendulum-v1' needs a Discrete action space",
+        ),
+        (
+            lambda: Run("GymV26Environment-v0", TINY, 0, 300, 150, (), ()),
+            "env_id 'GymV26Environment-v0' cannot be made",
+        ),
+        (
+            lambda: Run(5, TINY, 0, 300, 150, (), ()),
+            "env_id must be a gymnasium id",
+        ),
+        (
             lambda: Run("CartPole-v1", TINY.replace(num_envs=4), 0, 300, 150, (), ()),
             r"eval_every must be a multiple of num_envs \(4\).*got 150",
         ),
@@ -164,12 +188,61 @@ def test_runs_that_share_a_path_are_refused(tmp_path):
         train_runs([tiny_run(0, **folder), tiny_run(1, **folder)])
 
 
-def test_a_fresh_run_does_not_overwrite_another_runs_last_weights(tmp_path):
-    earlier = tmp_path / "last.keras"
+@pytest.fixture
+def no_workers(monkeypatch):
+    """Any worker process that starts fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a worker process started")
+
+    monkeypatch.setattr(workers.Worker, "__init__", refuse)
+
+
+@pytest.mark.parametrize("name", ["kept_path", "final_path"])
+def test_a_fresh_run_whose_network_file_exists_is_refused_by_run(
+    tmp_path, name, no_workers
+):
+    earlier = tmp_path / "earlier.keras"
     earlier.write_bytes(b"another run's weights")
-    with pytest.raises(FileExistsError, match="last.keras exists"):
-        train_run(tiny_run(0, final_path=str(earlier)))
+    with pytest.raises(FileExistsError, match=f"{name} .*earlier.keras exists"):
+        tiny_run(0, **{name: str(earlier)})
     assert earlier.read_bytes() == b"another run's weights"
+
+
+def test_a_network_file_that_appears_after_the_run_is_made_is_refused_by_train_runs(
+    tmp_path, no_workers
+):
+    run = tiny_run(0, final_path=str(tmp_path / "last.keras"))
+    (tmp_path / "last.keras").write_bytes(b"another run's weights")
+    with pytest.raises(FileExistsError, match="final_path .*last.keras exists"):
+        train_runs([run])
+    assert (tmp_path / "last.keras").read_bytes() == b"another run's weights"
+
+
+def test_a_resuming_run_may_name_its_own_network_files(tmp_path):
+    (tmp_path / "checkpoints" / "step-000000100").mkdir(parents=True)
+    (tmp_path / "last.keras").write_bytes(b"this run's last weights")
+    run = tiny_run(
+        0,
+        final_path=str(tmp_path / "last.keras"),
+        checkpoint_dir=str(tmp_path / "checkpoints"),
+    )
+    assert run.resumes()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"env_id": "Pendulum-v1"}, "needs a Discrete action space"),
+        ({"checkpoint_dir": __file__ + "/checkpoints"}, "lies inside"),
+    ],
+)
+def test_a_bad_run_record_is_refused_before_any_worker_starts(
+    changes, message, no_workers
+):
+    record = {**tiny_run(0).to_dict(), **changes}
+    with pytest.raises(ValueError, match=message):
+        train_runs([Run.from_dict(record)])
 
 
 def test_numpy_integers_become_plain_ints_so_a_run_travels_as_json():

@@ -1,0 +1,73 @@
+"""Environments written in TensorFlow ops ("twins"), as records the engine takes.
+
+A twin is gymnasium's physics as pure functions of tensors, with no state of its
+own (gymnax's interface): `start` turns uniform draws into start states, `step`
+maps states and actions to the next states, the rewards and which episodes
+terminated, and `observe` turns states into what the agent sees. Any leading
+shape works, so the engine steps [seeds, environments, ...] at once inside one
+compiled loop. The time limit (gymnasium's `TimeLimit`) is counted by the caller.
+
+`utils.graph_dqn.GraphDQN` takes a `Twin` as its first argument: one engine, a
+record per environment. The functions compute in float32 (other float states are
+cast) and take integer actions 0 .. n_actions - 1: they are the engine's, which
+only passes those; called directly, an action outside that range is an error in
+eager TensorFlow and is clamped to the nearest action inside a compiled call. The exam is always played in gymnasium's own environments;
+a twin is for training and for choosing (probe starts) inside the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class Twin:
+    """One environment in TensorFlow ops, and the sizes the engine needs."""
+
+    # the gymnasium id it copies, e.g. "CartPole-v1"
+    env_id: str
+    # length of an observation (what the Q-network sees)
+    observation_size: int
+    # length of a state (what the physics needs; Acrobot's angles, not cos/sin)
+    state_size: int
+    # actions 0 .. n_actions - 1
+    n_actions: int
+    # uniform draws in [0, 1) one start state takes
+    start_draws: int
+    # gymnasium's TimeLimit: an episode is truncated after this many steps
+    max_episode_steps: int
+    # gymnasium's reward_threshold: the mean return that counts as solved
+    reward_threshold: float
+    # uniforms [..., start_draws] -> start states [..., state_size]
+    start: Callable[[tf.Tensor], tf.Tensor]
+    # (states [..., state_size], actions [...] int) ->
+    #   (next states, rewards [...] float32, terminated [...] bool)
+    step: Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]
+    # states [..., state_size] -> observations [..., observation_size]
+    observe: Callable[[tf.Tensor], tf.Tensor]
+    # gymnasium start observations [N, observation_size] (from env.reset(seed=s))
+    # -> states [N, state_size], float32 NumPy
+    states_from_observations: Callable[[np.ndarray], np.ndarray]
+    # every state variable of a start lies in [start_low, start_high] (gymnasium's
+    # reset distribution); probe starts outside it are refused
+    start_low: tuple[float, ...]
+    start_high: tuple[float, ...]
+
+
+def twin(env_id: str) -> Twin:
+    """The twin of gymnasium's `env_id`, or a ValueError naming the ones there are."""
+    from utils.acrobot_twin import ACROBOT
+    from utils.cartpole_twin import CARTPOLE
+    from utils.mountaincar_twin import MOUNTAINCAR
+
+    twins = {t.env_id: t for t in (CARTPOLE, ACROBOT, MOUNTAINCAR)}
+    if not isinstance(env_id, str) or env_id not in twins:
+        raise ValueError(
+            f"env_id must be one of {sorted(twins)} (the environments with a "
+            f"TensorFlow twin), got {env_id!r}"
+        )
+    return twins[env_id]
