@@ -11,8 +11,9 @@ compiled loop. The time limit (gymnasium's `TimeLimit`) is counted by the caller
 record per environment. The functions compute in float32 (other float states are
 cast) and take integer actions 0 .. n_actions - 1: they are the engine's, which
 only passes those; called directly, an action outside that range is an error in
-eager TensorFlow and is clamped to the nearest action inside a compiled call. The exam is always played in gymnasium's own environments;
-a twin is for training and for choosing (probe starts) inside the graph.
+eager TensorFlow and is clamped to the nearest action inside a compiled call. The
+exam is always played in gymnasium's own environments; a twin is for training and
+for choosing (probe starts) inside the graph.
 """
 
 from __future__ import annotations

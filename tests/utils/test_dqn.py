@@ -258,7 +258,7 @@ def test_bad_training_arguments_are_refused_and_change_nothing(
 ):
     assert_refused(
         small_agent,
-        lambda: small_agent.train(100, 50, progress=False, **arguments),
+        lambda: small_agent.train(100, 50, **{"progress": False, **arguments}),
         ValueError,
         message,
     )
