@@ -220,7 +220,6 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # as in notebook 10
     import numpy as np
-    import tensorflow as tf
 
     from utils.graph_dqn import GraphDQN
 
@@ -235,21 +234,9 @@ def graph(seed: int, steps: int, n_seeds: int, bare: bool) -> dict:
         dqn.train(steps)  # the same compiled program: steps is a runtime value
         rate = n_seeds * steps / (time.perf_counter() - start)
         return {"steps_per_second": rate, "end_to_end_seconds": end_to_end}
-    everyone = tf.ones([n_seeds], tf.bool)
+    from common import bare_update_rate
 
-    @tf.function(jit_compile=True)
-    def updates(count):
-        k = tf.constant(0, tf.int64)
-        while k < count:
-            dqn.update(dqn.sample(k), everyone)
-            dqn.update_target(everyone)
-            k += 1
-        return k
-
-    updates(tf.constant(100, tf.int64))  # compile
-    start = time.perf_counter()
-    updates(tf.constant(steps, tf.int64))
-    return {"steps_per_second": n_seeds * steps / (time.perf_counter() - start)}
+    return {"steps_per_second": bare_update_rate(dqn, steps, warmup=100)}
 
 
 def median(values: list[float]) -> float:

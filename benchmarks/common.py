@@ -75,3 +75,27 @@ def make_act_and_learn(q_network, target_network, optimizer, discount, tau):
         return action, loss
 
     return act_and_learn.get_concrete_function()
+
+
+def bare_update_rate(dqn, steps: int, warmup: int) -> float:
+    """Gradient steps per second, all seeds together, of a `utils.GraphDQN`'s update
+    alone: sample, gradient step and target move in one compiled loop, no acting,
+    no environment, no storing (the engine's ceiling at one gradient step per env
+    step). `warmup` steps compile the loop outside the clock."""
+    import tensorflow as tf
+
+    everyone = tf.ones([len(dqn.seeds)], tf.bool)
+
+    @tf.function(jit_compile=True)
+    def updates(count):
+        k = tf.constant(0, tf.int64)
+        while k < count:
+            dqn.update(dqn.sample(k), everyone)
+            dqn.update_target(everyone)
+            k += 1
+        return k
+
+    updates(tf.constant(warmup, tf.int64))
+    start = time.perf_counter()
+    updates(tf.constant(steps, tf.int64))
+    return len(dqn.seeds) * steps / (time.perf_counter() - start)

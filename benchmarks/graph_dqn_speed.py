@@ -106,21 +106,9 @@ def engine(env: str, n_seeds: int, steps: int, form: str) -> dict:
             "rate": n_seeds * steps / (time.perf_counter() - tic),
             "compile": compile_seconds,
         }
-    everyone = tf.ones([n_seeds], tf.bool)
+    from common import bare_update_rate
 
-    @tf.function(jit_compile=True)
-    def updates(count):
-        k = tf.constant(0, tf.int64)
-        while k < count:
-            dqn.update(dqn.sample(k), everyone)
-            dqn.update_target(everyone)
-            k += 1
-        return k
-
-    updates(tf.constant(10, tf.int64))  # compile
-    tic = time.perf_counter()
-    updates(tf.constant(steps, tf.int64))
-    return {"rate": n_seeds * steps / (time.perf_counter() - tic), "compile": 0.0}
+    return {"rate": bare_update_rate(dqn, steps, warmup=10), "compile": 0.0}
 
 
 def baseline(n_seeds: int, steps: int) -> dict:

@@ -623,10 +623,6 @@ class GraphDQN:
         weights = unflatten(params[int(index) : int(index) + 1], self.shapes)
         return [w[0].numpy() for w in weights]
 
-    def kept_arrays(self, index: int) -> list[np.ndarray]:
-        """Run `index`'s kept weights, in the order Keras holds them."""
-        return self.arrays(index, "kept")
-
     def network(self, index: int, which: str = "kept"):
         """Run `index`'s kept or last weights as a Keras network (for gymnasium)."""
         from utils.qnetwork import build_q_network
