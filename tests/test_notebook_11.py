@@ -26,7 +26,7 @@ def quoted_constants() -> dict:
 def printed_by_07() -> dict:
     """{(env, variant): (difference, verdict)} from 07's printed differences."""
     for cell in cells("07_dqn_improvements.ipynb"):
-        if "print_differences(cartpole_exam)" in "".join(cell["source"]):
+        if "print_differences(cartpole_exam" in "".join(cell["source"]):
             text = "".join("".join(o.get("text", [])) for o in cell["outputs"])
             break
     found, env = {}, None

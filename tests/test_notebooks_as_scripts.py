@@ -8,13 +8,18 @@ notebook and fails in a copy. Magics become `get_ipython()` calls, as Jupyter's
 widget) are left out, as the test run leaves them out.
 """
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from IPython.core.inputtransformer2 import TransformerManager
+
+from utils import protocol
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -31,6 +36,37 @@ def notebook_as_script(path: Path) -> str:
     return "\n\n".join(cells) + "\n"
 
 
+def headings_by_line(path: Path) -> list[str]:
+    """For each line of `notebook_as_script(path)`, the `## ` section heading above
+    the cell it came from."""
+    transform = TransformerManager().transform_cell
+    heading, lines = "", []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^## (.+)$", cell.source, flags=re.MULTILINE)
+            heading = found[-1].strip() if found else heading
+        elif "skip-execution" not in cell.metadata.get("tags", []):
+            lines += [heading] * (transform(cell.source).count("\n") + 2)
+    return lines
+
+
+def check_exam_record(path: Path, records: list[dict]) -> None:
+    """The exam hand-outs that a run of `path` recorded (utils.protocol): each under
+    its notebook's Results heading, of its own notebook's exam, and no
+    configuration twice."""
+    headings, notebook = headings_by_line(path), int(path.name[:2])
+    for record in records:
+        where = f"{path.name}, line {record['line']} of its script"
+        assert record["notebook"] == notebook, (
+            f"{where}: notebook {record['notebook']}'s exam starts"
+        )
+        heading = headings[record["line"] - 1]
+        assert heading == "Results", f"{where}: exam starts under '## {heading}'"
+    configurations = [record["configuration"] for record in records]
+    twice = {c for c in configurations if configurations.count(c) > 1}
+    assert not twice, f"{path.name}: exam starts handed out twice for {twice}"
+
+
 def test_a_magic_becomes_a_call_that_a_script_skips_off_colab():
     source = notebook_as_script(NOTEBOOKS[0])
     assert "%pip" not in source and "get_ipython().run_line_magic('pip'" in source
@@ -39,7 +75,13 @@ def test_a_magic_becomes_a_call_that_a_script_skips_off_colab():
 def run_as_script(path: Path, folder: Path) -> None:
     script = folder / f"{path.stem}.py"
     script.write_text(notebook_as_script(path))
-    env = {**os.environ, "SMOKE_TEST": "1", "MPLBACKEND": "Agg"}
+    log = folder / "exam.jsonl"
+    env = {
+        **os.environ,
+        "SMOKE_TEST": "1",
+        "MPLBACKEND": "Agg",
+        protocol.EXAM_LOG: str(log),
+    }
     result = subprocess.run(
         [sys.executable, script.name],
         cwd=folder,  # outside the repository
@@ -48,6 +90,27 @@ def run_as_script(path: Path, folder: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(record["file"] == str(script) for record in records)
+    check_exam_record(path, records)
+    if "notebook_exam_starts(" in script.read_text():
+        assert records, f"{path.name} asked for no exam starts"
+
+
+def test_the_exam_record_check_fails_where_it_should():
+    path = NOTEBOOKS[-1]  # notebook 11: its Results section holds the exam
+    headings = headings_by_line(path)
+    inside = headings.index("Results") + 1
+    before = inside - 2  # the line above the first Results cell's
+    good = {"notebook": 11, "count": 5, "configuration": "every run", "line": inside}
+    check_exam_record(path, [good])
+    for records, message in [
+        ([{**good, "line": before}], "exam starts under '## Every choice"),
+        ([{**good, "notebook": 10}], "notebook 10's exam starts"),
+        ([good, {**good, "count": 3}], "handed out twice for {'every run'}"),
+    ]:
+        with pytest.raises(AssertionError, match=re.escape(message)):
+            check_exam_record(path, records)
 
 
 # One test class per notebook: pytest-xdist (--dist loadscope) runs each class on

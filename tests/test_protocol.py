@@ -31,16 +31,17 @@ def test_refuses_a_bad_count(count):
         protocol.exam_starts(count)
 
 
-def test_each_notebook_has_its_own_exam_and_reported_seeds():
+def test_each_notebook_has_its_own_exam_and_reported_seeds(monkeypatch):
+    monkeypatch.setattr(protocol, "HANDED_OUT", [])
     shared_exam, shared_reported = protocol.exam_starts(1), protocol.reported_seeds(1)
-    exams = [set(protocol.notebook_exam_starts(n, 1_000)) for n in range(1, 20)]
+    exams = [set(protocol.notebook_exam_starts(n, 1_000, "all")) for n in range(1, 20)]
     reported = [set(protocol.notebook_reported_seeds(n, 1_000)) for n in range(1, 20)]
     for blocks, shared in ((exams, shared_exam), (reported, shared_reported)):
         assert not any(set(shared) & block for block in blocks)
         for first, second in itertools.combinations(blocks, 2):
             assert not first & second
-    assert protocol.notebook_exam_starts(11, 2) == (3_550_000, 3_550_001)
-    assert set(protocol.notebook_exam_starts(19, 50_000)) <= set(
+    assert protocol.notebook_exam_starts(11, 2, "two") == (3_550_000, 3_550_001)
+    assert set(protocol.notebook_exam_starts(19, 50_000, "every start")) <= set(
         protocol.FAMILIES["exam"]
     )
 
@@ -57,7 +58,44 @@ def test_each_notebook_has_its_own_exam_and_reported_seeds():
 )
 def test_a_notebooks_block_refuses_what_is_not_one(notebook, count, expected):
     with pytest.raises(ValueError, match=expected):
-        protocol.notebook_exam_starts(notebook, count)
+        protocol.notebook_exam_starts(notebook, count, "the kept weights")
+
+
+@pytest.mark.parametrize("configuration", ["", "  ", None, 3])
+def test_an_exam_hand_out_names_what_it_measures(configuration, monkeypatch):
+    monkeypatch.setattr(protocol, "HANDED_OUT", [])
+    with pytest.raises(
+        ValueError, match=f"configuration must .* got {configuration!r}"
+    ):
+        protocol.notebook_exam_starts(11, 5, configuration)
+    assert protocol.HANDED_OUT == []
+
+
+def test_every_hand_out_is_recorded_and_a_second_look_warns(tmp_path, monkeypatch):
+    log = tmp_path / "exam.jsonl"
+    monkeypatch.setattr(protocol, "HANDED_OUT", [])
+    monkeypatch.setenv(protocol.EXAM_LOG, str(log))
+    protocol.notebook_exam_starts(11, 5, "every run")
+    protocol.notebook_exam_starts(12, 5, "every run")  # another notebook: no warning
+    with pytest.warns(protocol.SecondLookWarning, match="notebook 11.*'every run'"):
+        assert protocol.notebook_exam_starts(11, 3, "every run") == (
+            3_550_000,
+            3_550_001,
+            3_550_002,
+        )
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records == protocol.HANDED_OUT
+    assert [(r["notebook"], r["count"]) for r in records] == [(11, 5), (12, 5), (11, 3)]
+
+
+def test_a_hand_out_that_cannot_be_recorded_is_refused_and_changes_nothing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(protocol, "HANDED_OUT", [])
+    monkeypatch.setenv(protocol.EXAM_LOG, str(tmp_path))  # a folder, not a file
+    with pytest.raises(ValueError, match="DQN_COURSE_EXAM_LOG environment variable"):
+        protocol.notebook_exam_starts(11, 5, "every run")
+    assert protocol.HANDED_OUT == []
 
 
 def sections(notebook: Path):

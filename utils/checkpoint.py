@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils.config import DQNConfig, check_seeds, is_integer, is_real
+from utils.config import EVALUATE_IN, DQNConfig, check_seeds, is_integer, is_real
 from utils.runs import current_umask, flush_to_disk, load_model
 from utils.trainlog import TrainLog
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 # 2: state.json holds each file's SHA-256; 3: and the evaluations' starts and the
 # kept network's file
-FORMAT = 3
+FORMAT = 4  # 4: where the evaluations played ("evaluate_in")
 NETWORKS = ("q_network", "target_network", "kept_network")
 MEMORY_FIELDS = (
     "observations",
@@ -243,6 +243,7 @@ def _write(agent: DQNAgent, run: RunState, tmp: Path) -> None:
         "last_loss": run.last_loss,
         "log": dataclasses.asdict(run.log),
         "evaluation_seeds": None if seeds is None else [list(s) for s in seeds],
+        "evaluate_in": run.evaluate_in,
         "kept_path": run.kept_path,
         "memory": {
             "capacity": agent.memory.capacity,
@@ -326,6 +327,8 @@ FIELDS = {
     "evaluation_seeds": lambda v: (
         v is None or (isinstance(v, list) and len(v) == 2 and all(map(_is_seeds, v)))
     ),
+    # null before the first evaluation, then where they played
+    "evaluate_in": lambda v: v is None or v in EVALUATE_IN,
     "kept_path": lambda v: v is None or (isinstance(v, str) and v != ""),
     "memory": lambda v: isinstance(v, dict),
     "optimizer_variables": lambda v: isinstance(v, list),
@@ -335,7 +338,7 @@ FIELDS = {
     ),
 }
 # fields whose value may be null
-NULLABLE = ("evaluation_seeds", "kept_path")
+NULLABLE = ("evaluation_seeds", "evaluate_in", "kept_path")
 LOG_INTEGERS = ("episode_steps", "eval_steps")
 LOG_NUMBERS = ("episode_returns", "probe_means", "held_out_means", "train_seconds")
 RNG_FIELDS = ("agent", "memory", "python", "numpy_global", "tensorflow_global")
@@ -424,6 +427,11 @@ def _run_problems(state: dict) -> list[str]:
         )
     seeds = state["evaluation_seeds"]
     measured = [bool(log["probe_means"]), bool(log["held_out_means"])]
+    if (state["evaluate_in"] is None) != (not log["eval_steps"]):
+        problems.append(
+            f"'evaluate_in' is {state['evaluate_in']!r} for a log of "
+            f"{len(log['eval_steps'])} evaluations"
+        )
     if (seeds is None) != (not log["eval_steps"]):
         problems.append(
             f"'evaluation_seeds' is {seeds!r:.60} for a log of "
@@ -539,6 +547,7 @@ def _stage(agent: DQNAgent, state: dict, path: Path):
         last_loss=state["last_loss"],
         log=TrainLog(**state["log"]),
         evaluation_seeds=None if seeds is None else tuple(map(tuple, seeds)),
+        evaluate_in=state["evaluate_in"],
         kept_path=state["kept_path"],
         q_weights=networks[0],
         target_weights=networks[1],

@@ -292,6 +292,9 @@ class TrainingPlan:
     keep_checkpoints: int = 3
     # called with the agent after each evaluation (it may raise to stop the run)
     callback: Callable | None = None
+    # where the evaluations play: "gymnasium", or "twin" (utils.twins: the same
+    # physics in TensorFlow, every episode in one compiled call)
+    evaluate_in: str = "gymnasium"
 
     def __post_init__(self) -> None:
         def set_(name, value):
@@ -313,6 +316,7 @@ class TrainingPlan:
             raise ValueError(f"description must be a str, got {self.description!r}")
         if not isinstance(self.progress, (bool, np.bool_)):
             raise ValueError(f"progress must be True or False, got {self.progress!r}")
+        check_evaluate_in(self.evaluate_in)
         for name, kind, suffix in (
             ("kept_path", "file", ".keras"),
             ("log_dir", "folder", None),
@@ -339,6 +343,18 @@ class TrainingPlan:
     def evaluation_seeds(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(probe, held-out): the starts each evaluation plays."""
         return self.probe_seeds, self.held_out_seeds
+
+
+EVALUATE_IN = ("gymnasium", "twin")
+
+
+def check_evaluate_in(value) -> str:
+    """Where evaluations play: "gymnasium" or "twin"."""
+    if not isinstance(value, str) or value not in EVALUATE_IN:
+        raise ValueError(
+            f"evaluate_in must be 'gymnasium' or 'twin' (utils.twins), got {value!r}"
+        )
+    return value
 
 
 def check(config: DQNConfig) -> tuple[list[str], dict]:

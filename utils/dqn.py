@@ -31,7 +31,14 @@ import numpy as np
 import tensorflow as tf
 
 from utils import checkpoint
-from utils.config import DQNConfig, TrainingPlan, check_env, check_seed, check_seeds
+from utils.config import (
+    DQNConfig,
+    TrainingPlan,
+    check_env,
+    check_evaluate_in,
+    check_seed,
+    check_seeds,
+)
 from utils.evaluation import Episodes, play_greedy
 from utils.nstep import NStepQueue
 from utils.qnetwork import DuelingHead, build_q_network
@@ -39,6 +46,7 @@ from utils.replay import ReplayMemory
 from utils.runs import save_model
 from utils.seeding import run_streams, seed_everything
 from utils.trainlog import TrainLog
+from utils.twins import greedy_returns, start_states, twin
 from utils.update import DQNUpdate, pack
 
 # the names notebooks and tests import from here
@@ -70,6 +78,8 @@ class RunState:
     log: TrainLog
     # (probe, held-out) starts of the log's evaluations; None before the first
     evaluation_seeds: tuple[tuple[int, ...], tuple[int, ...]] | None
+    # where the log's evaluations played ("gymnasium" or "twin"); None before the first
+    evaluate_in: str | None
     # the file the run saves its kept network to (its real path); None: none yet
     kept_path: str | None
     q_weights: list[np.ndarray]
@@ -116,6 +126,9 @@ class DQNAgent(DQNUpdate):
         self.env_steps = 0  # environment steps played so far (all envs)
         self.log = TrainLog()
         self._evaluation_seeds = None  # (probe, held-out) of the log's evaluations
+        self._evaluate_in = None  # where the log's evaluations played
+        self._twin_play = None  # the compiled greedy episodes in the twin, when asked
+        self._twin_starts = {}  # start seeds -> the twin's start states
         self._kept_path: str | None = None  # the file the kept network is saved to
         self.kept_weights = self.q_network.get_weights()
         self.last_loss = tf.constant(np.nan)
@@ -155,13 +168,21 @@ class DQNAgent(DQNUpdate):
         return actions
 
     def evaluate(
-        self, seeds: Sequence[int], weights: list[np.ndarray] | None = None
+        self,
+        seeds: Sequence[int],
+        weights: list[np.ndarray] | None = None,
+        evaluate_in: str = "gymnasium",
     ) -> np.ndarray:
         """Greedy return of one episode from each seeded start state, all in lockstep
-        (one batched network call per step); with `weights`, those weights'."""
+        (one batched network call per step); with `weights`, those weights'. With
+        `evaluate_in="twin"`, the episodes play in the environment's TensorFlow twin
+        (`utils.twins`) from gymnasium's own start states, in one compiled call
+        (CartPole's and MountainCar's episodes are gymnasium's; Acrobot's chaotic
+        physics lets single episodes end differently, means agree closely)."""
         seeds = check_seeds("seeds", seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one start state's seed")
+        self._check_evaluate_in(evaluate_in)
         if weights is not None:
             current = self.q_network.get_weights()
             shapes = [np.shape(w) for w in weights]
@@ -172,10 +193,34 @@ class DQNAgent(DQNUpdate):
                 )
             try:
                 self.q_network.set_weights(weights)
-                return self.evaluate(seeds)
+                return self.evaluate(seeds, evaluate_in=evaluate_in)
             finally:
                 self.q_network.set_weights(current)
+        if evaluate_in == "twin":
+            return self._play_in_twin(seeds)
         return play_greedy(self._greedy, self.env_id, seeds).returns
+
+    def _check_evaluate_in(self, evaluate_in: str) -> None:
+        check_evaluate_in(evaluate_in)
+        if evaluate_in == "twin":
+            try:
+                twin(self.env_id)
+            except ValueError as error:
+                raise ValueError(f"evaluate_in='twin': {error}") from None
+
+    def _play_in_twin(self, seeds: tuple[int, ...]) -> np.ndarray:
+        """The greedy returns from `seeds`' starts in the twin (compiled once)."""
+        env = twin(self.env_id)
+        if self._twin_play is None:
+            network = self.q_network
+
+            def play(states):
+                return greedy_returns(env, lambda o: network(o, training=False), states)
+
+            self._twin_play = tf.function(play, jit_compile=True, reduce_retracing=True)
+        if seeds not in self._twin_starts:
+            self._twin_starts[seeds] = start_states(env, seeds)
+        return self._twin_play(self._twin_starts[seeds]).numpy().astype(float)
 
     # -- training -------------------------------------------------------------------
     def train(
@@ -192,6 +237,7 @@ class DQNAgent(DQNUpdate):
         checkpoint_every: int = 50_000,
         keep_checkpoints: int = 3,
         callback: Callable[[DQNAgent], None] | None = None,
+        evaluate_in: str = "gymnasium",
     ) -> TrainLog:
         """Play and learn until `total_steps` environment steps (all envs together).
 
@@ -200,7 +246,9 @@ class DQNAgent(DQNUpdate):
         `train(n)` after a resume finishes the same run.
 
         Every `eval_every` steps the greedy agent plays the probe starts and the
-        held-out starts (timed apart from training), then `callback(self)` runs
+        held-out starts (timed apart from training; in gymnasium, or with
+        `evaluate_in="twin"` in the environment's TensorFlow twin from gymnasium's
+        own starts, all episodes in one compiled call), then `callback(self)` runs
         (it may raise to stop the run: a search prunes a trial that way). The
         weights with the best probe mean are kept in `self.kept_weights` (and
         saved atomically to `kept_path`); the held-out starts are only measured.
@@ -228,6 +276,7 @@ class DQNAgent(DQNUpdate):
             checkpoint_every,
             keep_checkpoints,
             callback,
+            evaluate_in,
         )
         self.check_plan(plan)
         board = self._tensorboard(plan.log_dir)
@@ -289,6 +338,13 @@ class DQNAgent(DQNUpdate):
                 f"{len(plan.probe_seeds)} probe and {len(plan.held_out_seeds)} "
                 "held-out seeds, or other seeds"
             )
+        if self.log.eval_steps and plan.evaluate_in != self._evaluate_in:
+            raise ValueError(
+                f"evaluate_in must be where this run's earlier evaluations played "
+                f"({self._evaluate_in!r}: the log's means would mix two), got "
+                f"{plan.evaluate_in!r}"
+            )
+        self._check_evaluate_in(plan.evaluate_in)
         if plan.kept_path is not None and plan.kept_path.exists():
             if os.path.realpath(plan.kept_path) != self._kept_path:
                 raise FileExistsError(
@@ -401,8 +457,11 @@ class DQNAgent(DQNUpdate):
         log.eval_steps.append(self.env_steps)
         log.train_seconds.append(self.train_seconds)
         self._evaluation_seeds = plan.evaluation_seeds
+        self._evaluate_in = where = plan.evaluate_in
         if plan.probe_seeds:
-            probe_mean = float(self.evaluate(plan.probe_seeds).mean())
+            probe_mean = float(
+                self.evaluate(plan.probe_seeds, evaluate_in=where).mean()
+            )
             log.probe_means.append(probe_mean)
             if log.kept_step is None or probe_mean > max(log.probe_means[:-1]):
                 log.kept_step = self.env_steps
@@ -410,7 +469,8 @@ class DQNAgent(DQNUpdate):
                 if plan.kept_path is not None:
                     save_model(plan.kept_path, self.q_network, overwrite=True)
         if plan.held_out_seeds:
-            log.held_out_means.append(float(self.evaluate(plan.held_out_seeds).mean()))
+            held_out = self.evaluate(plan.held_out_seeds, evaluate_in=where)
+            log.held_out_means.append(float(held_out.mean()))
 
     # -- checkpoints ----------------------------------------------------------------
     @classmethod
@@ -457,6 +517,7 @@ class DQNAgent(DQNUpdate):
             last_loss=float(self.last_loss),
             log=TrainLog(**copy.deepcopy(vars(self.log))),
             evaluation_seeds=self._evaluation_seeds,
+            evaluate_in=self._evaluate_in,
             kept_path=self._kept_path,
             q_weights=self.q_network.get_weights(),
             target_weights=self.target_network.get_weights(),
@@ -502,6 +563,7 @@ class DQNAgent(DQNUpdate):
         self.log = TrainLog(**copy.deepcopy(vars(state.log)))
         seeds = state.evaluation_seeds
         self._evaluation_seeds = None if seeds is None else tuple(map(tuple, seeds))
+        self._evaluate_in = state.evaluate_in
         self._kept_path = state.kept_path
         self.rng.bit_generator.state = state.generators["exploration"]
         self.memory.rng.bit_generator.state = state.generators["replay"]
@@ -532,6 +594,13 @@ class DQNAgent(DQNUpdate):
                 problems.append(f"memory_arrays[{name!r}] must have shape {like.shape}")
         if not 0 <= state.memory_size <= self.memory.capacity:
             problems.append(f"memory_size {state.memory_size} does not fit the memory")
+        if state.evaluate_in not in (None, "gymnasium", "twin") or (
+            (state.evaluate_in is None) != (not state.log.eval_steps)
+        ):
+            problems.append(
+                f"evaluate_in must be None before the first evaluation and "
+                f"'gymnasium' or 'twin' after it, got {state.evaluate_in!r}"
+            )
         return problems
 
     def kept_network(self) -> keras.Sequential:

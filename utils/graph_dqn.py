@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils.config import DQNConfig, check_seeds, is_integer
-from utils.twins import Twin, twin
+from utils.twins import Twin, greedy_returns, twin
 
 # Keras 3's Adam defaults, which notebook 06 and the packaged agent use
 BETA_1, BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
@@ -532,22 +532,14 @@ class GraphDQN:
         self.vector_steps.assign_add(1)
 
     def _greedy_returns(self, params: tf.Tensor, states: tf.Tensor) -> tf.Tensor:
-        """Each run's greedy return from each start state, in the twin: [S, N].
-        Stops when every episode has ended or at the time limit."""
-        env = self.env
-        returns = tf.zeros(tf.shape(states)[:2])
-        running = tf.ones(tf.shape(states)[:2], tf.bool)
+        """Each run's greedy return from each start state, in the twin: [S, N]."""
         weights = unflatten(params, self.shapes)
-        t = tf.constant(0)
-        while t < env.max_episode_steps and tf.reduce_any(running):
-            observations = env.observe(states)
-            actions = tf.argmax(q_values(weights, observations, self.config.dueling), 2)
-            next_states, rewards, terminated = env.step(states, actions)
-            returns += tf.where(running, rewards, 0.0)
-            states = tf.where(running[..., None], next_states, states)
-            running &= ~terminated
-            t += 1
-        return returns
+        dueling = self.config.dueling
+        return greedy_returns(
+            self.env,
+            lambda observations: q_values(weights, observations, dueling),
+            states,
+        )
 
     def _train_and_probe(self, steps: tf.Tensor) -> dict[str, tf.Tensor]:
         self.finished.assign(tf.zeros_like(self.finished))

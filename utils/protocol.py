@@ -6,8 +6,11 @@ ranges for every environment:
 - *probe* starts choose the kept weights during a run;
 - *validation* starts choose settings, rungs, tie-breaks and which seed to draw;
 - *exam* starts are measured once per reported configuration, in a notebook's
-  Results section, after every choice is fixed (tests/test_protocol.py fails if a
-  notebook asks for them anywhere else).
+  Results section, after every choice is fixed. A notebook's own exam starts are
+  handed out by `notebook_exam_starts`, which records who asked (notebook, cell,
+  configuration); tests/test_notebooks_as_scripts.py runs every notebook and fails
+  if the record shows a hand-out outside Results, another notebook's exam, or one
+  configuration handed out twice.
 
 Training seeds come in two more families: *reported* runs, whose numbers are
 reported and which chose nothing, and *scratch* runs, which may choose anything
@@ -16,6 +19,11 @@ course before they were defined (notebooks 01-09 use seeds below 1,000,000).
 """
 
 from __future__ import annotations
+
+import inspect
+import json
+import os
+import warnings
 
 from utils.config import is_integer
 
@@ -86,9 +94,82 @@ def _block(family: str, notebook: int, count: int) -> tuple[int, ...]:
     return tuple(range(start, start + int(count)))
 
 
-def notebook_exam_starts(notebook: int, count: int) -> tuple[int, ...]:
-    """Notebook `notebook`'s own first `count` exam start seeds (Results only)."""
-    return _block("exam", notebook, count)
+# -- the exam's hand-outs, recorded --------------------------------------------------
+EXAM_LOG = "DQN_COURSE_EXAM_LOG"  # environment variable: a file that gets every record
+HANDED_OUT: list[dict] = []  # this process's hand-outs, in order
+
+
+class SecondLookWarning(UserWarning):
+    """One configuration's exam starts handed out twice in one process."""
+
+
+def _shell():
+    """The running IPython shell, or None (a plain script, or no IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _asker() -> dict:
+    """The top-level statement that asked, whatever helper it asked through: the
+    outermost frame of the running notebook cell (in Jupyter, the file is the
+    cell's own) or script."""
+    shell = _shell()
+    if shell is not None:
+        outer = [f for f in inspect.stack(0) if f.frame.f_globals is shell.user_ns]
+    else:
+        outer = [
+            f
+            for f in inspect.stack(0)
+            if f.frame.f_globals.get("__name__") == "__main__"
+        ]
+    return {"file": outer[-1].filename, "line": outer[-1].lineno} if outer else {}
+
+
+def notebook_exam_starts(
+    notebook: int, count: int, configuration: str
+) -> tuple[int, ...]:
+    """Notebook `notebook`'s own first `count` exam start seeds, for its Results
+    only, handed out once per reported `configuration` (what they will measure,
+    in words). The hand-out is recorded (`HANDED_OUT`, and the file named by the
+    DQN_COURSE_EXAM_LOG environment variable, if set); a second hand-out of one
+    configuration warns that it is a second look."""
+    starts = _block("exam", notebook, count)
+    if not isinstance(configuration, str) or not configuration.strip():
+        raise ValueError(
+            f"configuration must say in words what these exam starts will measure "
+            f"(such as 'the kept weights of 32 seeds'), got {configuration!r}"
+        )
+    record = {
+        "notebook": int(notebook),
+        "count": int(count),
+        "configuration": configuration,
+        **_asker(),
+    }
+    log = os.environ.get(EXAM_LOG)
+    if log:  # written first: a hand-out that cannot be recorded is no hand-out
+        try:
+            with open(log, "a", encoding="utf-8") as file:
+                file.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise ValueError(
+                f"the {EXAM_LOG} environment variable must name a file the exam's "
+                f"hand-outs can be appended to, got {log!r} ({error.strerror})"
+            ) from None
+    if any(
+        (r.get("notebook"), r.get("configuration")) == (notebook, configuration)
+        for r in HANDED_OUT
+    ):
+        warnings.warn(
+            f"notebook {notebook}'s exam starts for {configuration!r} were handed "
+            "out before in this process: what they measure now is a second look",
+            SecondLookWarning,
+            stacklevel=2,
+        )
+    HANDED_OUT.append(record)
+    return starts
 
 
 def notebook_reported_seeds(notebook: int, count: int) -> tuple[int, ...]:

@@ -194,3 +194,93 @@ def performance_profile(values: Sequence[float], thresholds: Sequence[float]):
             f"thresholds must be a sequence of finite numbers, got {thresholds!r}"
         )
     return (values[None, :] > levels[:, None]).mean(axis=1)
+
+
+# -- how many seeds: Welch's t, with the spreads of a pilot study taken as true --------
+
+
+def _pilot(a, b):
+    a, b = _scores("a", a), _scores("b", b)
+    with np.errstate(all="ignore"):  # an overflow is refused below, not warned of
+        pilot = float(a.mean() - b.mean()), float(a.var(ddof=1)), float(b.var(ddof=1))
+    if not np.isfinite(pilot).all():
+        raise ValueError(
+            f"the scores' spread is out of float range (variances {pilot[1]!r} "
+            f"and {pilot[2]!r})"
+        )
+    return pilot
+
+
+def _smallest(enough, limit: int = 10**7):
+    """The smallest n >= 2 with enough(n) (true from there on), or inf past limit."""
+    high = 2
+    while not enough(high):
+        if high >= limit:
+            return float("inf")
+        high *= 2
+    low = high // 2  # enough(low) is false, or low < 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return max(high, 2)
+
+
+def _welch_t(n, va, vb, confidence):
+    """Welch's standard error, degrees of freedom and critical t at n seeds a side."""
+    se = np.sqrt((va + vb) / n)
+    df = (va + vb) ** 2 / ((va**2 + vb**2) / (n - 1)) if va + vb else n - 1.0
+    return se, df, stats.t.ppf(0.5 + confidence / 2, df)
+
+
+def seeds_for_power(
+    a: Sequence[float],
+    b: Sequence[float],
+    confidence: float = 0.95,
+    power: float = 0.8,
+) -> float:
+    """The seeds a side at which Welch's interval at `confidence` excludes 0 in a
+    share `power` of studies, if mean(a) - mean(b) and both spreads (ddof 1) were
+    the truth: the noncentral t distribution, not a normal approximation (which
+    undercounts a few seeds). inf for no difference, or beyond ten million."""
+    _half_width(confidence, 1, 0.0)
+    if (
+        isinstance(power, (bool, np.bool_))
+        or not isinstance(power, numbers.Real)
+        or not 0 < power < 1
+    ):
+        raise ValueError(f"power must be a number between 0 and 1, got {power!r}")
+    difference, va, vb = _pilot(a, b)
+    if difference == 0 or va + vb == 0:
+        return float("inf") if difference == 0 else 2
+
+    def enough(n):
+        se, df, critical = _welch_t(n, va, vb, confidence)
+        shift = abs(difference) / se
+        reach = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
+        return reach >= power
+
+    return _smallest(enough)
+
+
+def seeds_for_width(
+    a: Sequence[float],
+    b: Sequence[float],
+    half_width: float,
+    confidence: float = 0.95,
+) -> float:
+    """The seeds a side at which Welch's interval of mean(a) - mean(b) at
+    `confidence` is at most +-half_width, if both spreads (ddof 1) were the truth."""
+    _half_width(confidence, 1, 0.0)
+    if (
+        isinstance(half_width, (bool, np.bool_))
+        or not isinstance(half_width, numbers.Real)
+        or not 0 < float(half_width) < float("inf")
+    ):
+        raise ValueError(f"half_width must be a positive number, got {half_width!r}")
+    _, va, vb = _pilot(a, b)
+
+    def enough(n):
+        se, _, critical = _welch_t(n, va, vb, confidence)
+        return critical * se <= half_width
+
+    return _smallest(enough)

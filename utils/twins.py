@@ -13,7 +13,11 @@ cast) and take integer actions 0 .. n_actions - 1: they are the engine's, which
 only passes those; called directly, an action outside that range is an error in
 eager TensorFlow and is clamped to the nearest action inside a compiled call. The
 exam is always played in gymnasium's own environments; a twin is for training and
-for choosing (probe starts) inside the graph.
+for what is measured during training (probe and validation starts, from gymnasium's
+own start states: `start_states`, `greedy_returns`). CartPole and MountainCar play
+the same episodes as gymnasium; Acrobot's physics is chaotic, so its float32 twin
+drifts from gymnasium's float64 one and a single episode can end differently (see
+utils/acrobot_twin.py), while means over many starts agree closely.
 """
 
 from __future__ import annotations
@@ -72,3 +76,61 @@ def twin(env_id: str) -> Twin:
             f"TensorFlow twin), got {env_id!r}"
         )
     return twins[env_id]
+
+
+def _check_twin(env) -> Twin:
+    if not isinstance(env, Twin):
+        raise ValueError(f"env must be a utils.twins.Twin (twin(env_id)), got {env!r}")
+    return env
+
+
+def greedy_returns(
+    env: Twin, q_values: Callable[[tf.Tensor], tf.Tensor], states: tf.Tensor
+) -> tf.Tensor:
+    """The return of one greedy episode from each start state [..., state_size],
+    played in the twin: `q_values` maps observations [..., observation_size] to
+    [..., n_actions]. The loop stops when every episode has ended, or at the time
+    limit; call it inside a compiled function."""
+    _check_twin(env)
+    states = tf.convert_to_tensor(states, tf.float32)
+    if states.shape.rank is not None and states.shape[-1] != env.state_size:
+        raise ValueError(
+            f"states must be [..., {env.state_size}] ({env.env_id}'s state size), "
+            f"got shape {states.shape}"
+        )
+    width = q_values(env.observe(states)).shape[-1]
+    if width is not None and width != env.n_actions:
+        raise ValueError(
+            f"q_values must give {env.n_actions} values per observation "
+            f"({env.env_id}'s actions), gives {width}"
+        )
+    returns = tf.zeros(tf.shape(states)[:-1])
+    running = tf.ones(tf.shape(states)[:-1], tf.bool)
+    t = tf.constant(0)
+    while t < env.max_episode_steps and tf.reduce_any(running):
+        actions = tf.argmax(q_values(env.observe(states)), axis=-1)
+        next_states, rewards, terminated = env.step(states, actions)
+        returns += tf.where(running, rewards, 0.0)
+        states = tf.where(running[..., None], next_states, states)
+        running &= ~terminated
+        t += 1
+    return returns
+
+
+def start_states(env: Twin, seeds) -> np.ndarray:
+    """The states [len(seeds), state_size] that gymnasium's seeded resets of
+    `env.env_id` start from (float32): a twin plays gymnasium's own starts."""
+    import gymnasium as gym
+
+    from utils.config import check_seeds
+
+    _check_twin(env)
+    seeds = list(check_seeds("seeds", seeds))
+    if not seeds:
+        raise ValueError("seeds must hold at least one start state's seed")
+    envs = gym.make_vec(env.env_id, num_envs=len(seeds), vectorization_mode="sync")
+    try:
+        observations, _ = envs.reset(seed=list(seeds))
+    finally:
+        envs.close()
+    return env.states_from_observations(observations.astype(np.float32))

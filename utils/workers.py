@@ -29,6 +29,7 @@ from pathlib import Path
 from utils.config import (
     DQNConfig,
     check_env,
+    check_evaluate_in,
     check_integer,
     check_path,
     check_schedule,
@@ -60,6 +61,8 @@ class Run:
     checkpoint_dir: str | None = None
     checkpoint_every: int = 50_000
     keep_checkpoints: int = 3
+    # where the evaluations play: "gymnasium" or "twin" (DQNAgent.train's)
+    evaluate_in: str = "gymnasium"
 
     def __post_init__(self) -> None:
         def set_(name, value):
@@ -102,6 +105,14 @@ class Run:
                     "kept_path and final_path must be different files, got "
                     f"{self.kept_path!r} and {self.final_path!r}"
                 )
+        check_evaluate_in(self.evaluate_in)
+        if self.evaluate_in == "twin":
+            from utils.twins import twin
+
+            try:
+                twin(self.env_id)
+            except ValueError as error:
+                raise ValueError(f"evaluate_in='twin': {error}") from None
         if self.checkpoint_dir is not None and self.config.num_envs != 1:
             raise ValueError(
                 "checkpoints need num_envs=1 (they are written at an episode end), "
@@ -177,6 +188,7 @@ def train_run(run: Run) -> TrainLog:
         checkpoint_dir=run.checkpoint_dir,
         checkpoint_every=run.checkpoint_every,
         keep_checkpoints=run.keep_checkpoints,
+        evaluate_in=run.evaluate_in,
     )
     if run.final_path is not None:
         save_model(run.final_path, agent.q_network, overwrite=True)

@@ -52,6 +52,7 @@ def agent_state(agent) -> dict:
         ),
         "log": dataclasses.asdict(agent.log),
         "evaluation_seeds": agent._evaluation_seeds,
+        "evaluate_in": agent._evaluate_in,
         "kept_path": agent._kept_path,
         "generators": (
             agent.rng.bit_generator.state,

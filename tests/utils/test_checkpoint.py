@@ -242,7 +242,7 @@ RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
     + [(delete(["rng", k]), f"'rng' has no {k}") for k in RNG_KEYS]
     + [(set_to(["rng", k], {"x": 1}), f"rng.{k} is not") for k in RNG_KEYS]
     + [
-        (delete(["format"]), "has format None, expected 3"),
+        (delete(["format"]), "has format None, expected 4"),
         (delete(["memory", "size"]), "'memory' needs integer capacity, position"),
         (set_to(["memory", "size"], 10**6), "replay memory holds 1000000 transitions"),
         (set_to(["memory", "position"], 10), "replay position 10 does not fit size"),
@@ -267,6 +267,8 @@ RNG_KEYS = [*checkpoint.RNG_FIELDS, "environments"]
         ),
         (set_to(["evaluation_seeds"], [[1.5], []]), "'evaluation_seeds' is [[1.5]"),
         (set_to(["kept_path"], 5), "'kept_path' is 5"),
+        (set_to(["evaluate_in"], "twin"), "'evaluate_in' is 'twin' for a log of 0"),
+        (set_to(["evaluate_in"], "gym"), "'evaluate_in' is 'gym'"),
     ],
 )
 def test_every_field_deleted_or_corrupted_is_named_and_changes_nothing(
@@ -297,7 +299,7 @@ def test_a_missing_folder_is_named(victim, tmp_path):
     assert_refused_and_unchanged(victim, tmp_path / "nowhere", "no checkpoint folder")
 
 
-def test_a_list_of_units_resumes_its_own_checkpoint(tmp_path):
+def test_a_resumed_run_keeps_its_evaluation_starts_and_where_they_play(tmp_path):
     config = SMALL.replace(hidden_units=[16])
     agent = DQNAgent("CartPole-v1", config, seed=4)
     agent.train(
@@ -406,13 +408,16 @@ def test_a_checkpoint_holds_the_starts_of_its_evaluations(tmp_path):
         progress=False,
         checkpoint_dir=tmp_path,
         checkpoint_every=150,
+        evaluate_in="twin",
     )
     resumed = DQNAgent.from_checkpoint(checkpoint.latest(tmp_path))
-    assert checkpoint.read_state(checkpoint.latest(tmp_path))["evaluation_seeds"] == [
-        [4, 5],
-        [6],
-    ]
+    state = checkpoint.read_state(checkpoint.latest(tmp_path))
+    assert state["evaluation_seeds"] == [[4, 5], [6]]
+    assert state["evaluate_in"] == "twin"
     assert resumed.resumable_state().evaluation_seeds == ((4, 5), (6,))
+    assert resumed.resumable_state().evaluate_in == "twin"
+    with pytest.raises(ValueError, match="earlier evaluations played \\('twin'"):
+        resumed.train(400, 100, probe_seeds=(4, 5), held_out_seeds=(6,))
 
 
 def test_restore_refuses_a_state_of_other_shapes_and_changes_nothing(saved):

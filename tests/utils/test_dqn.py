@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import subprocess
 import sys
@@ -251,6 +252,7 @@ def small_agent():
         ({"progress": "no"}, "progress must be True or False, got 'no'"),
         ({"kept_path": "kept.keras"}, "kept_path needs probe_seeds"),
         ({"kept_path": 5}, "kept_path must be a path, got 5"),
+        ({"evaluate_in": "gym"}, "evaluate_in must be 'gymnasium' or 'twin'"),
     ],
 )
 def test_bad_training_arguments_are_refused_and_change_nothing(
@@ -324,6 +326,82 @@ def test_a_fresh_run_does_not_overwrite_another_runs_kept_weights(
     with pytest.raises(FileExistsError, match="another run's kept weights"):
         small_agent.train(100, 50, [1], kept_path=path, progress=False)
     assert path.read_bytes() == b"an earlier run's network"
+
+
+def balancing_agent(env_id="CartPole-v1"):
+    """An agent whose greedy policy pushes toward the side the pole falls to
+    (angle + angular velocity): episodes of many lengths, without training."""
+    agent = DQNAgent(env_id, DQNConfig(hidden_units=(2,), num_envs=1), seed=0)
+    lean = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
+    hidden = np.stack([lean, -lean], axis=1)  # relu(lean), relu(-lean)
+    agent.q_network.set_weights(
+        [
+            hidden,
+            np.zeros(2, np.float32),
+            np.eye(2, dtype=np.float32)[::-1].copy(),
+            np.zeros(2, np.float32),
+        ]
+    )
+    return agent
+
+
+def test_evaluating_in_the_twin_plays_gymnasiums_starts_and_episodes():
+    agent = balancing_agent()
+    seeds = list(range(100, 130))
+    in_gymnasium = agent.evaluate(seeds)
+    in_twin = agent.evaluate(seeds, evaluate_in="twin")
+    assert in_gymnasium.std() > 10  # episodes of many lengths: the starts matter
+    assert np.abs(in_twin - in_gymnasium).max() <= 2  # float32 physics, same episodes
+    assert np.abs(in_twin[::-1] - in_gymnasium).max() > 10  # not whatever starts
+
+
+def test_a_run_evaluated_in_the_twin_keeps_evaluating_there(small_agent):
+    agent = DQNAgent("CartPole-v1", small_agent.config, seed=2)
+    agent.train(20, 10, probe_seeds=[1], progress=False, evaluate_in="twin")
+    assert_refused(
+        agent,
+        lambda: agent.train(40, 10, probe_seeds=[1], progress=False),
+        ValueError,
+        "evaluate_in must be where this run's earlier evaluations played \\('twin'",
+    )
+    agent.train(40, 10, probe_seeds=[1], progress=False, evaluate_in="twin")
+    assert len(agent.log.probe_means) == 4
+
+
+def test_restore_refuses_evaluations_played_nowhere(small_agent, tmp_path):
+    agent = DQNAgent("CartPole-v1", small_agent.config, seed=3)
+    agent.train(
+        60,
+        20,
+        probe_seeds=[1],
+        progress=False,
+        evaluate_in="twin",
+        checkpoint_dir=tmp_path,
+        checkpoint_every=20,
+    )
+    resumed = DQNAgent.from_checkpoint(checkpoint.latest(tmp_path))
+    state = resumed.resumable_state()
+    assert state.evaluate_in == "twin"
+    for where in ("Twin", None):
+        bad = dataclasses.replace(state, evaluate_in=where)
+        assert_refused(
+            resumed,
+            lambda bad=bad: resumed.restore(bad),
+            ValueError,
+            "evaluate_in must be None before the first evaluation",
+        )
+
+
+def test_evaluating_in_a_twin_that_does_not_exist_is_refused():
+    agent = DQNAgent("LunarLander-v3", DQNConfig(hidden_units=(8,), num_envs=1), seed=0)
+    assert_refused(
+        agent,
+        lambda: agent.train(20, 10, probe_seeds=[1], evaluate_in="twin"),
+        ValueError,
+        "evaluate_in='twin': env_id must be one of .*'CartPole-v1'.*LunarLander-v3",
+    )
+    with pytest.raises(ValueError, match="evaluate_in='twin': env_id must be"):
+        agent.evaluate([1], evaluate_in="twin")
 
 
 def test_evaluate_refuses_no_seeds(small_agent):

@@ -158,3 +158,53 @@ def test_the_bootstrap_intervals_refuse_bad_input(call, expected):
 def test_the_many_seed_statistics_refuse_what_they_cannot_count(call, expected):
     with pytest.raises(ValueError, match=expected):
         call()
+
+
+def _pilot(difference, n=50):
+    """Two groups of n scores with standard deviation exactly 1 (ddof 1)."""
+    x = np.linspace(-1.0, 1.0, n)
+    x = x / x.std(ddof=1)
+    return x + difference, x
+
+
+@pytest.mark.parametrize("effect, seeds", [(0.5, 64), (0.8, 26), (1.0, 17)])
+def test_seeds_for_power_are_the_textbook_t_test_sample_sizes(effect, seeds):
+    # Cohen's two-sample table (and G*Power): 95%, power 0.8, two-sided
+    assert stats_module.seeds_for_power(*_pilot(effect)) == seeds
+    assert stats_module.seeds_for_power(*_pilot(-effect)) == seeds
+
+
+def test_seeds_for_power_grow_with_the_confidence_and_are_inf_for_no_difference():
+    a, b = _pilot(0.5)
+    assert stats_module.seeds_for_power(a, b, 0.995) > 64
+    assert stats_module.seeds_for_power(a, b, 0.95, 0.9) > 64
+    assert stats_module.seeds_for_power(b, b) == float("inf")
+
+
+def test_seeds_for_width_is_the_first_count_whose_interval_is_narrow_enough():
+    a, b = _pilot(0.5)
+    n = stats_module.seeds_for_width(a, b, 0.3)
+
+    def half(m):  # equal spreads and counts: Welch's df is 2 (m - 1)
+        return stats.t.ppf(0.975, 2 * (m - 1)) * np.sqrt(2 / m)
+
+    assert half(n) <= 0.3 < half(n - 1)
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: stats_module.seeds_for_power([1, 2], [1, np.nan]), "b must"),
+        (lambda: stats_module.seeds_for_power([1, 2], [1, 3], 95), "confidence"),
+        (lambda: stats_module.seeds_for_power([1, 2], [1, 3], 0.95, 1.5), "power must"),
+        (lambda: stats_module.seeds_for_width([1, 2], [1, 3], 0), "half_width must"),
+        (lambda: stats_module.seeds_for_width([1, 2], [1, 3], "5"), "half_width"),
+        (
+            lambda: stats_module.seeds_for_power([1e300, 1.1e300], [1, 2]),
+            "out of float range",
+        ),
+    ],
+)
+def test_the_seed_counts_refuse_bad_input(call, expected):
+    with pytest.raises(ValueError, match=expected):
+        call()

@@ -38,7 +38,7 @@ from hypothesis import strategies as st  # noqa: E402
 from utils.acrobot_twin import ACROBOT  # noqa: E402
 from utils.cartpole_twin import CARTPOLE  # noqa: E402
 from utils.mountaincar_twin import MOUNTAINCAR  # noqa: E402
-from utils.twins import Twin, twin  # noqa: E402
+from utils.twins import Twin, greedy_returns, start_states, twin  # noqa: E402
 
 # a next state variable may differ from gymnasium's by RTOL times its size plus
 # ATOL times the variable's range (float32 rounding is ~6e-8 of either)...
@@ -458,3 +458,35 @@ def test_twin_refuses_an_environment_without_one(env_id):
         twin(env_id)
     assert f"got {env_id!r}" in str(error.value)
     assert "CartPole-v1" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: start_states(CARTPOLE, []), "seeds must hold at least one"),
+        (lambda: start_states(CARTPOLE, [None]), "each of seeds must be an integer"),
+        (lambda: start_states(CARTPOLE, [2**32]), "each of seeds must be an integer"),
+        (lambda: start_states("CartPole-v1", [0]), "env must be a utils.twins.Twin"),
+        (
+            lambda: greedy_returns(
+                CARTPOLE, lambda o: tf.zeros([3, 3]), tf.zeros([3, 4])
+            ),
+            "q_values must give 2 values per observation",
+        ),
+        (
+            lambda: greedy_returns(
+                CARTPOLE, lambda o: tf.zeros([3, 2]), tf.zeros([3, 3])
+            ),
+            r"states must be \[..., 4\]",
+        ),
+    ],
+)
+def test_start_states_and_greedy_returns_refuse_what_they_cannot_play(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_start_states_are_gymnasiums_reset_states():
+    env = gym.make("MountainCar-v0")
+    observation, _ = env.reset(seed=7)
+    assert np.allclose(start_states(MOUNTAINCAR, [7])[0], observation)

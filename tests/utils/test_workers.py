@@ -165,6 +165,13 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
             lambda: Run("CartPole-v1", TINY.replace(num_envs=4), 0, 302, 100, (), ()),
             r"total_steps must be a multiple of num_envs \(4\).*got 302",
         ),
+        (lambda: tiny_run(0, evaluate_in="gym"), "evaluate_in must be 'gymnasium'"),
+        (
+            lambda: Run(
+                "LunarLander-v3", TINY, 0, 300, 150, (), (), evaluate_in="twin"
+            ),
+            "evaluate_in='twin': env_id must be one of .*got 'LunarLander-v3'",
+        ),
     ],
 )
 def test_bad_runs_are_refused_before_any_process_starts(call, message):
