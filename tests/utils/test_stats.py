@@ -174,6 +174,30 @@ def test_seeds_for_power_are_the_textbook_t_test_sample_sizes(effect, seeds):
     assert stats_module.seeds_for_power(*_pilot(-effect)) == seeds
 
 
+def test_seeds_for_power_hold_for_a_difference_far_out_in_the_tail():
+    # scipy's nct.cdf is NaN this far out; the count must still be the smallest
+    a = -438.9 + 2.0 * _pilot(0.0, 64)[1]
+    b = 124.0 * _pilot(0.0, 64)[1]
+    n = stats_module.seeds_for_power(a, b, 0.995)
+    assert n == 5
+
+    def power(m):  # the two tails of the noncentral t, both as upper tails
+        se = np.sqrt((4.0 + 124.0**2) / m)
+        df = (4.0 + 124.0**2) ** 2 / ((4.0**2 + 124.0**4) / (m - 1))
+        c = stats.t.ppf(0.9975, df)
+        return stats.nct.sf(c, df, 438.9 / se) + stats.nct.sf(c, df, -438.9 / se)
+
+    assert power(n) >= 0.8 > power(n - 1)
+
+
+def test_a_bca_interval_holds_its_estimate_and_a_bad_method_is_refused():
+    a, b = _pilot(1.0)
+    d, low, high = stats_module.iqm_difference_interval(a, b, RNG(0), method="BCa")
+    assert low < d < high
+    with pytest.raises(ValueError, match="method must be 'percentile' or 'BCa'"):
+        stats_module.iqm_difference_interval(a, b, RNG(0), method="bca")
+
+
 def test_seeds_for_power_grow_with_the_confidence_and_are_inf_for_no_difference():
     a, b = _pilot(0.5)
     assert stats_module.seeds_for_power(a, b, 0.995) > 64
