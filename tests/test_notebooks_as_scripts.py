@@ -24,29 +24,32 @@ from utils import protocol
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def script_cells(path: Path):
+    """(the `## ` section heading above it, its Python) for every code cell that a
+    run executes, in order."""
+    transform = TransformerManager().transform_cell
+    heading = ""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^## (.+)$", cell.source, flags=re.MULTILINE)
+            heading = found[-1].strip() if found else heading
+        elif cell.cell_type == "code" and "skip-execution" not in cell.metadata.get(
+            "tags", []
+        ):
+            yield heading, transform(cell.source)
+
+
 def notebook_as_script(path: Path) -> str:
     """The notebook's executed code cells, one after another, as Python."""
-    transform = TransformerManager().transform_cell
-    cells = [
-        transform(cell.source)
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.cell_type == "code"
-        and "skip-execution" not in cell.metadata.get("tags", [])
-    ]
-    return "\n\n".join(cells) + "\n"
+    return "\n\n".join(code for _, code in script_cells(path)) + "\n"
 
 
 def headings_by_line(path: Path) -> list[str]:
     """For each line of `notebook_as_script(path)`, the `## ` section heading above
     the cell it came from."""
-    transform = TransformerManager().transform_cell
-    heading, lines = "", []
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "markdown":
-            found = re.findall(r"^## (.+)$", cell.source, flags=re.MULTILINE)
-            heading = found[-1].strip() if found else heading
-        elif "skip-execution" not in cell.metadata.get("tags", []):
-            lines += [heading] * (transform(cell.source).count("\n") + 2)
+    lines = []
+    for heading, code in script_cells(path):
+        lines += [heading] * (code.count("\n") + 2)  # its lines and the blank between
     return lines
 
 

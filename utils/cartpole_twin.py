@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
-from utils.twins import Twin
+from utils.twins import Twin, observation_is_state
 
 GRAVITY = 9.8
 CART_MASS = 1.0
@@ -72,11 +71,6 @@ def _step(states: tf.Tensor, actions: tf.Tensor):
     return next_states, tf.ones_like(next_states[..., 0]), terminated
 
 
-def _states_from_observations(observations: np.ndarray) -> np.ndarray:
-    """CartPole's observation is its state."""
-    return np.asarray(observations, np.float32)
-
-
 CARTPOLE = Twin(
     env_id="CartPole-v1",
     observation_size=4,
@@ -88,7 +82,7 @@ CARTPOLE = Twin(
     start=cartpole_start,
     step=_step,
     observe=tf.identity,
-    states_from_observations=_states_from_observations,
+    states_from_observations=observation_is_state,
     start_low=(-START_RANGE,) * 4,
     start_high=(START_RANGE,) * 4,
 )

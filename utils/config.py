@@ -348,12 +348,20 @@ class TrainingPlan:
 EVALUATE_IN = ("gymnasium", "twin")
 
 
-def check_evaluate_in(value) -> str:
-    """Where evaluations play: "gymnasium" or "twin"."""
+def check_evaluate_in(value, env_id: str | None = None) -> str:
+    """Where evaluations play: "gymnasium", or "twin" (with `env_id`: an environment
+    that has one)."""
     if not isinstance(value, str) or value not in EVALUATE_IN:
         raise ValueError(
             f"evaluate_in must be 'gymnasium' or 'twin' (utils.twins), got {value!r}"
         )
+    if value == "twin" and env_id is not None:
+        from utils.twins import twin  # TensorFlow: imported only when it is needed
+
+        try:
+            twin(env_id)
+        except ValueError as error:
+            raise ValueError(f"evaluate_in='twin': {error}") from None
     return value
 
 

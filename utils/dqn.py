@@ -182,7 +182,7 @@ class DQNAgent(DQNUpdate):
         seeds = check_seeds("seeds", seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one start state's seed")
-        self._check_evaluate_in(evaluate_in)
+        check_evaluate_in(evaluate_in, self.env_id)
         if weights is not None:
             current = self.q_network.get_weights()
             shapes = [np.shape(w) for w in weights]
@@ -199,14 +199,6 @@ class DQNAgent(DQNUpdate):
         if evaluate_in == "twin":
             return self._play_in_twin(seeds)
         return play_greedy(self._greedy, self.env_id, seeds).returns
-
-    def _check_evaluate_in(self, evaluate_in: str) -> None:
-        check_evaluate_in(evaluate_in)
-        if evaluate_in == "twin":
-            try:
-                twin(self.env_id)
-            except ValueError as error:
-                raise ValueError(f"evaluate_in='twin': {error}") from None
 
     def _play_in_twin(self, seeds: tuple[int, ...]) -> np.ndarray:
         """The greedy returns from `seeds`' starts in the twin (compiled once)."""
@@ -344,7 +336,7 @@ class DQNAgent(DQNUpdate):
                 f"({self._evaluate_in!r}: the log's means would mix two), got "
                 f"{plan.evaluate_in!r}"
             )
-        self._check_evaluate_in(plan.evaluate_in)
+        check_evaluate_in(plan.evaluate_in, self.env_id)
         if plan.kept_path is not None and plan.kept_path.exists():
             if os.path.realpath(plan.kept_path) != self._kept_path:
                 raise FileExistsError(

@@ -18,10 +18,9 @@ float32 rounding of -1.2 may stop the car (velocity 0) in one and not the other.
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
-from utils.twins import Twin
+from utils.twins import Twin, observation_is_state
 
 # the valley's walls: the position is clipped to [MIN_POSITION, MAX_POSITION]
 MIN_POSITION = -1.2
@@ -70,11 +69,6 @@ def mountaincar_step(
     return tf.stack([position, velocity], axis=-1), rewards, terminated
 
 
-def _states_from_observations(observations: np.ndarray) -> np.ndarray:
-    """MountainCar's observation is its state."""
-    return np.asarray(observations, np.float32)
-
-
 MOUNTAINCAR = Twin(
     env_id="MountainCar-v0",
     observation_size=2,
@@ -86,7 +80,7 @@ MOUNTAINCAR = Twin(
     start=mountaincar_start,
     step=mountaincar_step,
     observe=tf.identity,
-    states_from_observations=_states_from_observations,
+    states_from_observations=observation_is_state,
     start_low=(START_LOW, 0.0),
     start_high=(START_HIGH, 0.0),
 )

@@ -63,6 +63,12 @@ class Twin:
     start_high: tuple[float, ...]
 
 
+def observation_is_state(observations: np.ndarray) -> np.ndarray:
+    """`states_from_observations` of a twin whose observation is its state
+    (CartPole, MountainCar)."""
+    return np.asarray(observations, np.float32)
+
+
 def twin(env_id: str) -> Twin:
     """The twin of gymnasium's `env_id`, or a ValueError naming the ones there are."""
     from utils.acrobot_twin import ACROBOT

@@ -105,14 +105,7 @@ class Run:
                     "kept_path and final_path must be different files, got "
                     f"{self.kept_path!r} and {self.final_path!r}"
                 )
-        check_evaluate_in(self.evaluate_in)
-        if self.evaluate_in == "twin":
-            from utils.twins import twin
-
-            try:
-                twin(self.env_id)
-            except ValueError as error:
-                raise ValueError(f"evaluate_in='twin': {error}") from None
+        check_evaluate_in(self.evaluate_in, self.env_id)
         if self.checkpoint_dir is not None and self.config.num_envs != 1:
             raise ValueError(
                 "checkpoints need num_envs=1 (they are written at an episode end), "
