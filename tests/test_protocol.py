@@ -4,6 +4,7 @@ outside its Results section."""
 import itertools
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,18 @@ def test_every_hand_out_is_recorded_and_a_second_look_warns(tmp_path, monkeypatc
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert records == protocol.HANDED_OUT
     assert [(r["notebook"], r["count"]) for r in records] == [(11, 5), (12, 5), (11, 3)]
+
+
+def test_a_second_look_refused_as_an_error_leaves_no_record(tmp_path, monkeypatch):
+    log = tmp_path / "exam.jsonl"
+    monkeypatch.setattr(protocol, "HANDED_OUT", [])
+    monkeypatch.setenv(protocol.EXAM_LOG, str(log))
+    protocol.notebook_exam_starts(11, 5, "every run")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", protocol.SecondLookWarning)
+        with pytest.raises(protocol.SecondLookWarning):
+            protocol.notebook_exam_starts(11, 5, "every run")
+    assert len(log.read_text().splitlines()) == len(protocol.HANDED_OUT) == 1
 
 
 def test_a_hand_out_that_cannot_be_recorded_is_refused_and_changes_nothing(

@@ -41,7 +41,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from utils.config import EVALUATE_IN, DQNConfig, check_seeds, is_integer, is_real
+from utils.config import (
+    EVALUATE_IN,
+    DQNConfig,
+    check_evaluate_in,
+    check_seeds,
+    is_integer,
+    is_real,
+)
 from utils.runs import current_umask, flush_to_disk, load_model
 from utils.trainlog import TrainLog
 
@@ -432,6 +439,11 @@ def _run_problems(state: dict) -> list[str]:
             f"'evaluate_in' is {state['evaluate_in']!r} for a log of "
             f"{len(log['eval_steps'])} evaluations"
         )
+    elif state["evaluate_in"] is not None:
+        try:  # "twin" only for an environment that has one
+            check_evaluate_in(state["evaluate_in"], state["env_id"])
+        except ValueError as error:
+            problems.append(str(error))
     if (seeds is None) != (not log["eval_steps"]):
         problems.append(
             f"'evaluation_seeds' is {seeds!r:.60} for a log of "

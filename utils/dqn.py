@@ -185,12 +185,18 @@ class DQNAgent(DQNUpdate):
         check_evaluate_in(evaluate_in, self.env_id)
         if weights is not None:
             current = self.q_network.get_weights()
-            shapes = [np.shape(w) for w in weights]
+            what = (
+                f"weights must be a list of finite real arrays of the Q-network's "
+                f"shapes {[w.shape for w in current]} (as get_weights() gives)"
+            )
+            if not isinstance(weights, (list, tuple)):
+                raise ValueError(f"{what}, got {weights!r:.80}")
+            arrays = [np.asarray(w) for w in weights]
+            shapes = [a.shape for a in arrays]
             if shapes != [w.shape for w in current]:
-                raise ValueError(
-                    f"weights must have the Q-network's shapes "
-                    f"{[w.shape for w in current]}, got {shapes}"
-                )
+                raise ValueError(f"{what}, got shapes {shapes}")
+            if not all(a.dtype.kind in "iuf" and np.isfinite(a).all() for a in arrays):
+                raise ValueError(f"{what}, got a non-real or non-finite value")
             try:
                 self.q_network.set_weights(weights)
                 return self.evaluate(seeds, evaluate_in=evaluate_in)
@@ -593,6 +599,11 @@ class DQNAgent(DQNUpdate):
                 f"evaluate_in must be None before the first evaluation and "
                 f"'gymnasium' or 'twin' after it, got {state.evaluate_in!r}"
             )
+        elif state.evaluate_in is not None:
+            try:  # "twin" only for an environment that has one
+                check_evaluate_in(state.evaluate_in, self.env_id)
+            except ValueError as error:
+                problems.append(str(error))
         return problems
 
     def kept_network(self) -> keras.Sequential:

@@ -148,16 +148,7 @@ def notebook_exam_starts(
         "configuration": configuration,
         **_asker(),
     }
-    log = os.environ.get(EXAM_LOG)
-    if log:  # written first: a hand-out that cannot be recorded is no hand-out
-        try:
-            with open(log, "a", encoding="utf-8") as file:
-                file.write(json.dumps(record) + "\n")
-        except OSError as error:
-            raise ValueError(
-                f"the {EXAM_LOG} environment variable must name a file the exam's "
-                f"hand-outs can be appended to, got {log!r} ({error.strerror})"
-            ) from None
+    # the warning first: turned into an error, it leaves no record behind
     if any(
         (r.get("notebook"), r.get("configuration")) == (notebook, configuration)
         for r in HANDED_OUT
@@ -168,6 +159,16 @@ def notebook_exam_starts(
             SecondLookWarning,
             stacklevel=2,
         )
+    log = os.environ.get(EXAM_LOG)
+    if log:  # written first: a hand-out that cannot be recorded is no hand-out
+        try:
+            with open(log, "a", encoding="utf-8") as file:
+                file.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise ValueError(
+                f"the {EXAM_LOG} environment variable must name a file the exam's "
+                f"hand-outs can be appended to, got {log!r} ({error.strerror})"
+            ) from None
     HANDED_OUT.append(record)
     return starts
 

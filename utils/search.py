@@ -63,7 +63,7 @@ CHOICES = {
     "batch_size": [64, 128, 256],
     "target_update_every": [100, 250, 500, 1000],
     "epsilon_end": [0.01, 0.05, 0.1],
-    "epsilon_decay_steps": [10_000, 20_000, 40_000],
+    "epsilon_decay_steps": [10_000, 20_000, 30_000, 40_000],
     "train_every": [2, 4, 8],
 }
 
@@ -363,12 +363,43 @@ def config_from_params(base: DQNConfig, params: dict) -> DQNConfig:
     return DQNConfig.from_dict({**base.to_dict(), **params})
 
 
-def save_best(study: optuna.Study, path: str | Path) -> Path:
-    """The best trial's parameters, value and seed as JSON (never overwritten)."""
+def searched_params(config: DQNConfig) -> dict:
+    """The settings of `config` that the search chooses, as a trial's parameters
+    (for `study.enqueue_trial`: a configuration the search then tries as it is)."""
+    params = {"learning_rate": config.learning_rate}
+    for name, choices in CHOICES.items():
+        value = getattr(config, name)
+        if value not in choices:
+            raise ValueError(
+                f"{name} {value!r} is not one of the search's choices {choices}: "
+                "the search cannot try these settings as they are"
+            )
+        params[name] = value
+    low, high = LEARNING_RATES
+    if not low <= config.learning_rate <= high:
+        raise ValueError(
+            f"learning_rate {config.learning_rate!r} is outside the search's range "
+            f"[{low}, {high}]: the search cannot try these settings as they are"
+        )
+    return params
+
+
+def save_best(
+    study: optuna.Study, path: str | Path, trial: optuna.trial.FrozenTrial | None = None
+) -> Path:
+    """A trial's parameters, value and seed as JSON (never overwritten): `trial`,
+    or the study's best."""
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; a study's best is saved once")
-    best = study.best_trial
+    best = study.best_trial if trial is None else trial
+    if not isinstance(best, optuna.trial.FrozenTrial) or best.state != (
+        TrialState.COMPLETE
+    ):
+        raise ValueError(
+            f"trial must be a complete trial of the study (study.trials[k]), "
+            f"got {best!r:.80}"
+        )
     record = {
         "study": study.study_name,
         "trial": best.number,

@@ -123,8 +123,14 @@ def _bootstrap(samples, statistic, confidence, rng, n_resamples, method="percent
         method=method,
         rng=_check_rng(rng),
     )
-    low, high = result.confidence_interval
-    return float(low), float(high)
+    low, high = map(float, result.confidence_interval)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(
+            f"the bootstrap interval is not finite ({low}, {high}): the scores' "
+            "spread is out of float range, or (BCa) every resample gives the same "
+            "statistic, where BCa is undefined (method='percentile' is not)"
+        )
+    return low, high
 
 
 def iqm_interval(

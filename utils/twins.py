@@ -98,12 +98,29 @@ def greedy_returns(
     [..., n_actions]. The loop stops when every episode has ended, or at the time
     limit; call it inside a compiled function."""
     _check_twin(env)
-    states = tf.convert_to_tensor(states, tf.float32)
-    if states.shape.rank is not None and states.shape[-1] != env.state_size:
+    if not callable(q_values):
         raise ValueError(
-            f"states must be [..., {env.state_size}] ({env.env_id}'s state size), "
-            f"got shape {states.shape}"
+            f"q_values must be a function from observations to Q-values (such as "
+            f"a Keras network), got {q_values!r}"
         )
+    what = f"states must be start states [..., {env.state_size}] of {env.env_id}"
+    if not tf.is_tensor(states):
+        array = np.asarray(states) if not isinstance(states, (str, bytes)) else None
+        if array is None or array.dtype.kind not in "iuf":
+            raise ValueError(f"{what} (utils.twins.start_states), got {states!r:.80}")
+    states = tf.convert_to_tensor(states, tf.float32)
+    if states.shape.rank in (None, 0) or states.shape[-1] != env.state_size:
+        raise ValueError(f"{what}, got shape {states.shape}")
+    if tf.executing_eagerly():  # values can be checked outside a compiled call
+        values = states.numpy().reshape(-1, env.state_size)
+        low, high = np.array(env.start_low), np.array(env.start_high)
+        outside = ~np.isfinite(values) | (values < low - 1e-6) | (values > high + 1e-6)
+        if outside.any():
+            row = int(np.flatnonzero(outside.any(axis=1))[0])
+            raise ValueError(
+                f"{what}, each variable in [{env.start_low}, {env.start_high}] "
+                f"(gymnasium's starts): row {row} is {values[row].tolist()}"
+            )
     width = q_values(env.observe(states)).shape[-1]
     if width is not None and width != env.n_actions:
         raise ValueError(

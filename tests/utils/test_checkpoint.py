@@ -1,5 +1,6 @@
 """Checkpoints: a resumed run is the same run, and a bad checkpoint changes nothing."""
 
+import dataclasses
 import json
 import random
 import re
@@ -498,3 +499,32 @@ def test_half_then_a_fresh_process_resuming_is_the_same_run_bit_for_bit(tmp_path
     log_b = json.loads((tmp_path / "resumed.json").read_text())
     assert log_a == log_b
     assert len(log_a["eval_steps"]) == 3  # evaluations before and after the resume
+
+
+def test_a_run_that_says_it_evaluated_in_a_twin_its_env_lacks_is_refused(tmp_path):
+    """LunarLander has no twin: a state or checkpoint saying "twin" cannot be
+    continued, so it is refused where it enters, not at the next evaluation."""
+    config = SMALL.replace(learning_starts=16, epsilon_decay_steps=100)
+    agent = DQNAgent("LunarLander-v3", config, seed=3)
+    agent.train(
+        300,
+        150,
+        probe_seeds=[1],
+        progress=False,
+        checkpoint_dir=tmp_path,
+        checkpoint_every=100,
+    )
+    message = "evaluate_in='twin': env_id must be one of"
+    fresh = DQNAgent("LunarLander-v3", config, seed=3)
+    fresh.load_checkpoint(checkpoint.latest(tmp_path))  # at an episode end
+    state = dataclasses.replace(fresh.resumable_state(), evaluate_in="twin")
+    fresh = DQNAgent("LunarLander-v3", config, seed=3)
+    with pytest.raises(ValueError, match=message):
+        fresh.restore(state)
+    assert fresh.env_steps == 0
+    copy = damaged_copy(
+        checkpoint.latest(tmp_path),
+        tmp_path / "copy",
+        edit_state(lambda state: state.update(evaluate_in="twin")),
+    )
+    assert_refused_and_unchanged(fresh, copy, re.escape(message))

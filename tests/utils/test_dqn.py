@@ -300,12 +300,21 @@ def test_evaluation_starts_cannot_change_within_a_run(small_agent):
     assert agent.log.eval_steps == [10, 20, 30, 40] and len(agent.log.probe_means) == 4
 
 
-def test_evaluating_weights_of_the_wrong_shapes_changes_nothing(small_agent):
+def test_evaluating_weights_that_are_not_the_networks_changes_nothing(small_agent):
     before = small_agent.q_network.get_weights()
-    bad = [np.full_like(w, 7.0) for w in before]
-    bad[-1] = np.zeros(5, np.float32)
-    with pytest.raises(ValueError, match="weights must have the Q-network's shapes"):
-        small_agent.evaluate([1, 2], weights=bad)
+    wrong_shape = [np.full_like(w, 7.0) for w in before]
+    wrong_shape[-1] = np.zeros(5, np.float32)
+    not_finite = [np.full_like(w, np.nan) for w in before]
+    text = [np.full(w.shape, "a") for w in before]
+    for bad, detail in [
+        (wrong_shape, "got shapes"),
+        (not_finite, "non-finite"),
+        (text, "non-real"),
+        (5, "got 5"),
+        ((w for w in before), "got <generator"),
+    ]:
+        with pytest.raises(ValueError, match=f"weights must be a list .*{detail}"):
+            small_agent.evaluate([1, 2], weights=bad)
     after = small_agent.q_network.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
 

@@ -80,6 +80,21 @@ def test_a_rerun_resumes_to_its_total_without_repeating_settings(tmp_path):
     assert config.learning_rate == saved["params"]["learning_rate"]
     with pytest.raises(FileExistsError, match="saved once"):
         search.save_best(again, path)
+    other = search.save_best(again, tmp_path / "trial1.json", again.trials[1])
+    assert json.loads(other.read_text())["trial"] == 1
+    with pytest.raises(ValueError, match="trial must be a complete trial"):
+        search.save_best(again, tmp_path / "no.json", "trial 1")
+
+
+def test_the_hand_set_settings_are_a_point_the_search_can_try():
+    params = search.searched_params(search.LANDER)
+    assert search.config_from_params(search.LANDER, params) == search.LANDER
+    for changes, message in [
+        ({"epsilon_decay_steps": 25_000}, "epsilon_decay_steps 25000 is not one of"),
+        ({"learning_rate": 0.01}, "learning_rate 0.01 is outside the search's range"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            search.searched_params(search.LANDER.replace(**changes))
 
 
 def test_a_trial_that_raises_is_failed_and_the_worker_goes_on(tmp_path, monkeypatch):

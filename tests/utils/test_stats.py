@@ -122,6 +122,18 @@ def test_a_performance_profile_is_the_share_above_each_threshold():
             lambda: stats_module.improvement_interval([1, np.nan], [1, 2], RNG()),
             "at least 2 finite",
         ),
+        (
+            lambda: stats_module.iqm_difference_interval(
+                [1e308, -1e308] * 2, [1, 2], RNG()
+            ),
+            "the bootstrap interval is not finite",
+        ),
+        (
+            lambda: stats_module.iqm_difference_interval(
+                [5.0] * 8, [4.0] * 8, RNG(), method="BCa"
+            ),
+            "every resample gives the same statistic",
+        ),
     ],
 )
 def test_the_bootstrap_intervals_refuse_bad_input(call, expected):

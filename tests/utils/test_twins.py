@@ -477,7 +477,33 @@ def test_twin_refuses_an_environment_without_one(env_id):
             lambda: greedy_returns(
                 CARTPOLE, lambda o: tf.zeros([3, 2]), tf.zeros([3, 3])
             ),
-            r"states must be \[..., 4\]",
+            r"states must be start states \[..., 4\]",
+        ),
+        (
+            lambda: greedy_returns(CARTPOLE, None, tf.zeros([3, 4])),
+            "q_values must be a function",
+        ),
+        (
+            lambda: greedy_returns(CARTPOLE, lambda o: o[..., :2], [["a"] * 4]),
+            "states must be start states",
+        ),
+        (
+            lambda: greedy_returns(
+                CARTPOLE, lambda o: o[..., :2], np.full([2, 4], np.nan)
+            ),
+            r"gymnasium's starts\): row 0 is \[nan",
+        ),
+        (
+            lambda: greedy_returns(
+                CARTPOLE, lambda o: o[..., :2], np.full([2, 4], 1e30)
+            ),
+            r"gymnasium's starts\): row 0",
+        ),
+        (
+            lambda: greedy_returns(
+                MOUNTAINCAR, lambda o: o[..., :3] * 0, [[-0.5, 0.01]]
+            ),
+            r"row 0 is \[-0.5, 0.0099",
         ),
     ],
 )
