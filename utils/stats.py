@@ -124,13 +124,13 @@ def _bootstrap(samples, statistic, confidence, rng, n_resamples, method="percent
         rng=_check_rng(rng),
     )
     low, high = map(float, result.confidence_interval)
-    if not (np.isfinite(low) and np.isfinite(high)):
+    undefined = method == "BCa" and np.isnan(low) and np.isnan(high)
+    if not undefined and not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(
             f"the bootstrap interval is not finite ({low}, {high}): the scores' "
-            "spread is out of float range, or (BCa) every resample gives the same "
-            "statistic, where BCa is undefined (method='percentile' is not)"
+            "spread is out of float range"
         )
-    return low, high
+    return low, high  # BCa: (nan, nan) where it is undefined (scipy warns)
 
 
 def iqm_interval(
@@ -154,8 +154,9 @@ def iqm_difference_interval(
     method: str = "percentile",
 ) -> tuple[float, float, float]:
     """(IQM(a) - IQM(b), low, high): a percentile bootstrap interval (or with
-    method="BCa", bias-corrected and accelerated), each group's runs resampled on
-    their own (independent groups, such as two variants)."""
+    method="BCa", bias-corrected and accelerated: low and high are nan where BCa is
+    undefined), each group's runs resampled on their own (independent groups, such
+    as two variants)."""
     a, b = _scores("a", a), _scores("b", b)
 
     def difference(x, y, axis=-1):
