@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from utils.config import DQNConfig, check_seeds, is_integer
-from utils.twins import Twin, greedy_returns, twin
+from utils.twins import Twin, first_outside_starts, greedy_returns, twin
 
 # Keras 3's Adam defaults, which notebook 06 and the packaged agent use
 BETA_1, BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
@@ -193,10 +193,8 @@ def check_starts(env: Twin, name: str, observations) -> np.ndarray:
             f"{what}: row {row}, {array[row].tolist()}, is no observation of any "
             f"state (its nearest state is seen as {seen[row].tolist()})"
         )
-    low, high = np.array(env.start_low), np.array(env.start_high)
-    outside = ((states < low - 1e-6) | (states > high + 1e-6)).any(axis=1)
-    if outside.any():
-        row = int(np.flatnonzero(outside)[0])
+    row = first_outside_starts(env, states)
+    if row is not None:
         raise ValueError(
             f"{what}: every state variable of a start lies in [{env.start_low}, "
             f"{env.start_high}], got row {row}: {array[row].tolist()}"

@@ -69,6 +69,15 @@ def observation_is_state(observations: np.ndarray) -> np.ndarray:
     return np.asarray(observations, np.float32)
 
 
+def first_outside_starts(env: Twin, states: np.ndarray) -> int | None:
+    """The first row of `states` [N, state_size] that no gymnasium reset could give
+    (a variable not finite, or outside [start_low, start_high]), or None."""
+    low, high = np.array(env.start_low), np.array(env.start_high)
+    outside = ~np.isfinite(states) | (states < low - 1e-6) | (states > high + 1e-6)
+    rows = np.flatnonzero(outside.any(axis=1))
+    return int(rows[0]) if rows.size else None
+
+
 def twin(env_id: str) -> Twin:
     """The twin of gymnasium's `env_id`, or a ValueError naming the ones there are."""
     from utils.acrobot_twin import ACROBOT
@@ -113,10 +122,8 @@ def greedy_returns(
         raise ValueError(f"{what}, got shape {states.shape}")
     if tf.executing_eagerly():  # values can be checked outside a compiled call
         values = states.numpy().reshape(-1, env.state_size)
-        low, high = np.array(env.start_low), np.array(env.start_high)
-        outside = ~np.isfinite(values) | (values < low - 1e-6) | (values > high + 1e-6)
-        if outside.any():
-            row = int(np.flatnonzero(outside.any(axis=1))[0])
+        row = first_outside_starts(env, values)
+        if row is not None:
             raise ValueError(
                 f"{what}, each variable in [{env.start_low}, {env.start_high}] "
                 f"(gymnasium's starts): row {row} is {values[row].tolist()}"
