@@ -39,7 +39,7 @@ def __getattr__(name: str):
         from utils.graph_dqn import GraphDQN
 
         return GraphDQN
-    if name in ("Run", "Worker", "start_run", "train_runs"):
+    if name in ("Run", "Worker", "close_workers", "start_run", "train_runs"):
         from utils import workers
 
         return getattr(workers, name)
@@ -62,6 +62,7 @@ __all__ = [
     "coordconv_network",
     "TrainLog",
     "build_q_network",
+    "close_workers",
     "frames_to_gif",
     "load_array",
     "load_model",

@@ -2,11 +2,13 @@
 
 A `Run` says what to train (the agent's settings, its seed, its budget, its start
 states, where to save). `train_runs` trains many runs side by side, each worker a
-fresh `python -m utils.workers` process that reads runs as JSON lines on its
-standard input and answers each with its `TrainLog` as a JSON line. Because a
-worker starts from this module, not from the caller's `__main__`, the same code
-works in a notebook, in a plain script with no `if __name__ == "__main__":` guard,
-and in a test. `start_run` trains one run in a process of its own, which may be
+`python -m utils.workers` process that reads runs as JSON lines on its standard
+input and answers each with its `TrainLog` as a JSON line. Because a worker starts
+from this module, not from the caller's `__main__`, the same code works in a
+notebook, in a plain script with no `if __name__ == "__main__":` guard, and in a
+test. Starting a worker (Python, then TensorFlow) takes seconds, so the workers of
+a `train_runs` call wait for the next call instead of exiting; `close_workers`
+stops them. `start_run` trains one run in a process of its own, which may be
 killed (notebook 09 does, to show a resume).
 """
 
@@ -188,16 +190,31 @@ def train_run(run: Run) -> TrainLog:
     return log
 
 
+def worker_environment() -> dict[str, str]:
+    """The environment a worker starts with: the caller's, with this package."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p
+    )
+    return env
+
+
+def worker_code() -> tuple[tuple[str, int, int], ...]:
+    """This package's source files as (path, modified, size): a worker imports them
+    once, so a file edited since it started needs a new worker."""
+    root = Path(PACKAGE_ROOT)
+    files = sorted([*root.glob("utils/*.py"), *root.glob("blobenv/**/*.py")])
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
 class Worker:
     """A `python -m utils.workers` process that trains the runs it is given, one
     after another, and answers each with its log (or the error it raised)."""
 
     def __init__(self) -> None:
         # the caller's environment, so that a run is the same here as in the caller
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p
-        )
+        self.environment = env = worker_environment()
+        self.code = worker_code()
         self._stderr = tempfile.TemporaryFile("w+")  # read back if the worker dies
         self.process = subprocess.Popen(
             [sys.executable, "-m", "utils.workers"],
@@ -303,13 +320,48 @@ def start_run(run: Run) -> Worker:
     return worker
 
 
+# The workers of finished `train_runs` calls, alive and waiting for the next call.
+_idle: list[Worker] = []
+_idle_lock = threading.Lock()
+
+
+def take_workers(count: int) -> list[Worker]:
+    """`count` workers: waiting ones started with today's environment and code,
+    then new ones. (A waiting worker that started with another environment, or
+    before a file of this package was edited, is stopped: a run in it would not be
+    the run the caller asked for.)"""
+    env, code = worker_environment(), worker_code()
+    with _idle_lock:
+        usable = [
+            w for w in _idle if w.environment == env and w.code == code and w.running()
+        ]
+        stale = [w for w in _idle if w not in usable]
+        taken, _idle[:] = usable[:count], usable[count:]
+    for worker in stale:
+        worker.close()
+    return taken + [Worker() for _ in range(count - len(taken))]
+
+
+def close_workers() -> None:
+    """Stop the workers that wait for the next `train_runs` call (each holds
+    TensorFlow in memory); the next call starts new ones."""
+    with _idle_lock:
+        idle, _idle[:] = list(_idle), []
+    for worker in idle:
+        worker.close()
+
+
+atexit.register(close_workers)
+
+
 def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
-    """Train every run, `workers` at a time in fresh processes; logs in run order.
+    """Train every run, `workers` at a time in worker processes; logs in run order.
 
     Each run depends only on its own seed, so the logs do not depend on how many
-    workers there are or which finishes first. A worker process starts Python and
-    TensorFlow once and then trains runs one after another. The first run that
-    fails stops the others and raises its error.
+    workers there are, which finishes first, or what a worker trained before. A
+    worker process starts Python and TensorFlow once and then trains runs one
+    after another; after the call it waits for the next one (`close_workers`
+    stops it). The first run that fails stops the others and raises its error.
     """
     from tqdm.auto import tqdm
 
@@ -334,7 +386,7 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     logs: list[TrainLog | None] = [None] * len(runs)
     todo = list(range(len(runs)))
     lock, errors = threading.Lock(), []
-    pool = [Worker() for _ in range(min(workers, len(runs)))]
+    pool = take_workers(min(workers, len(runs)))
     bar = tqdm(total=len(runs), desc="runs")
 
     def serve(worker: Worker) -> None:
@@ -355,14 +407,20 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
             bar.update()
 
     threads = [threading.Thread(target=serve, args=(w,)) for w in pool]
+    finished = False
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        finished = not errors
     finally:
-        for worker in pool:
-            worker.close()
+        if finished:  # every thread is done with its worker: they wait for the next
+            with _idle_lock:
+                _idle.extend(pool)
+        else:  # failed or interrupted: a worker may still be training
+            for worker in pool:
+                worker.close()
         bar.close()
     if errors:
         raise errors[0]

@@ -81,6 +81,27 @@ def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(last, trained_here))
 
 
+def test_workers_wait_for_the_next_call_and_train_its_runs_as_new_ones(monkeypatch):
+    workers.close_workers()  # none left waiting by an earlier test
+    (first,) = train_runs([tiny_run(6)], workers=1)
+    (waiting,) = workers._idle
+    # the next call trains in the same process, each run as a new worker would
+    again = train_runs([tiny_run(7), tiny_run(6)], workers=1)
+    assert workers._idle == [waiting] and waiting.running()
+    assert without_times(again[1]) == without_times(first)
+    # a changed environment, or an edited file of the package, needs a new worker;
+    # the waiting one is stopped
+    monkeypatch.setenv("DQN_COURSE_A_NEW_VARIABLE", "1")
+    (new,) = workers.take_workers(1)
+    assert new is not waiting and not waiting.running() and not workers._idle
+    workers._idle.append(new)  # waiting, as train_runs leaves it
+    monkeypatch.setattr(workers, "worker_code", lambda: (("dqn.py", 1, 2),))
+    (newer,) = workers.take_workers(1)
+    assert newer is not new and not new.running() and not workers._idle
+    newer.kill()  # (it has nothing to finish)
+    newer.close()
+
+
 def test_a_failed_run_raises_its_own_message_in_the_caller(tmp_path):
     # a checkpoint folder without its state.json: the worker's resume refuses it
     (tmp_path / "step-000000100").mkdir()
