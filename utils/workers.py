@@ -7,9 +7,10 @@ input and answers each with its `TrainLog` as a JSON line. Because a worker star
 from this module, not from the caller's `__main__`, the same code works in a
 notebook, in a plain script with no `if __name__ == "__main__":` guard, and in a
 test. Starting a worker (Python, then TensorFlow) takes seconds, so the workers of
-a `train_runs` call wait for the next call instead of exiting; `close_workers`
-stops them. `start_run` trains one run in a process of its own, which may be
-killed (notebook 09 does, to show a resume).
+a `train_runs` call that succeeded wait for the next call instead of exiting (one
+that starts from the same directory, environment and package files takes them);
+`close_workers` stops them. `start_run` trains one run in a process of its own,
+which may be killed (notebook 09 does, to show a resume).
 """
 
 from __future__ import annotations
@@ -199,12 +200,29 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def worker_code() -> tuple[tuple[str, int, int], ...]:
-    """This package's source files as (path, modified, size): a worker imports them
-    once, so a file edited since it started needs a new worker."""
-    root = Path(PACKAGE_ROOT)
-    files = sorted([*root.glob("utils/*.py"), *root.glob("blobenv/**/*.py")])
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+# variables that change under a caller without changing a run: `seed_everything`
+# sets PYTHONHASHSEED (a worker's hashing is fixed when it starts, and every run
+# seeds itself), pytest names the test that runs
+NOT_A_SETTING = ("PYTHONHASHSEED", "PYTEST_CURRENT_TEST")
+
+
+def worker_start() -> tuple:
+    """What a worker keeps from its start: the caller's environment (but
+    NOT_A_SETTING), the working directory (where a run's relative paths lead) and
+    this package's source files as (path, modified, size), which it imports once.
+    A worker whose start differs from today's is not the worker the caller would
+    start: it is stopped, not reused."""
+    env = worker_environment()
+    for name in NOT_A_SETTING:
+        env.pop(name, None)
+    root, code = Path(PACKAGE_ROOT), []
+    for file in sorted([*root.glob("utils/*.py"), *root.glob("blobenv/**/*.py")]):
+        try:
+            stat = file.stat()
+        except OSError:  # gone since the listing (an editor saving): not the same
+            continue
+        code.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return env, os.getcwd(), tuple(code)
 
 
 class Worker:
@@ -213,8 +231,8 @@ class Worker:
 
     def __init__(self) -> None:
         # the caller's environment, so that a run is the same here as in the caller
-        self.environment = env = worker_environment()
-        self.code = worker_code()
+        self.start = worker_start()
+        env = worker_environment()
         self._stderr = tempfile.TemporaryFile("w+")  # read back if the worker dies
         self.process = subprocess.Popen(
             [sys.executable, "-m", "utils.workers"],
@@ -256,8 +274,9 @@ class Worker:
         process ended (was killed, crashed) before it answered."""
         if not self._submitted:
             raise RuntimeError("this worker has no run whose result is pending")
-        run = self._submitted.pop(0)
+        run = self._submitted[0]  # pending (close kills the worker) until answered
         line = self._replies.get()
+        self._submitted.pop(0)
         if line is None:
             self._replies.put(None)
             code = self.process.wait()
@@ -326,20 +345,23 @@ _idle_lock = threading.Lock()
 
 
 def take_workers(count: int) -> list[Worker]:
-    """`count` workers: waiting ones started with today's environment and code,
-    then new ones. (A waiting worker that started with another environment, or
-    before a file of this package was edited, is stopped: a run in it would not be
-    the run the caller asked for.)"""
-    env, code = worker_environment(), worker_code()
+    """`count` workers: waiting ones whose start is today's (`worker_start`), then
+    new ones. Waiting workers that started otherwise, or have died, are stopped."""
+    start = worker_start()
     with _idle_lock:
-        usable = [
-            w for w in _idle if w.environment == env and w.code == code and w.running()
-        ]
+        usable = [w for w in _idle if w.start == start and w.running()]
         stale = [w for w in _idle if w not in usable]
         taken, _idle[:] = usable[:count], usable[count:]
     for worker in stale:
         worker.close()
-    return taken + [Worker() for _ in range(count - len(taken))]
+    try:
+        while len(taken) < count:
+            taken.append(Worker())
+    except BaseException:  # none may be left neither waiting nor stopped
+        for worker in taken:
+            worker.close()
+        raise
+    return taken
 
 
 def close_workers() -> None:
@@ -360,8 +382,10 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     Each run depends only on its own seed, so the logs do not depend on how many
     workers there are, which finishes first, or what a worker trained before. A
     worker process starts Python and TensorFlow once and then trains runs one
-    after another; after the call it waits for the next one (`close_workers`
-    stops it). The first run that fails stops the others and raises its error.
+    after another; after a call that succeeded it waits for the next one
+    (`take_workers` says which call may take it; `close_workers` stops it). The
+    first run that fails stops the others and raises its error; a failed or
+    interrupted call stops its workers.
     """
     from tqdm.auto import tqdm
 
@@ -386,7 +410,7 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     logs: list[TrainLog | None] = [None] * len(runs)
     todo = list(range(len(runs)))
     lock, errors = threading.Lock(), []
-    pool = take_workers(min(workers, len(runs)))
+    pool: list[Worker] = []
     bar = tqdm(total=len(runs), desc="runs")
 
     def serve(worker: Worker) -> None:
@@ -406,9 +430,10 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
                 return
             bar.update()
 
-    threads = [threading.Thread(target=serve, args=(w,)) for w in pool]
     finished = False
     try:
+        pool += take_workers(min(workers, len(runs)))
+        threads = [threading.Thread(target=serve, args=(w,)) for w in pool]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -418,7 +443,9 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
         if finished:  # every thread is done with its worker: they wait for the next
             with _idle_lock:
                 _idle.extend(pool)
-        else:  # failed or interrupted: a worker may still be training
+        else:  # failed or interrupted: no more runs, and any still training killed
+            with lock:
+                todo.clear()
             for worker in pool:
                 worker.close()
         bar.close()

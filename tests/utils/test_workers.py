@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -83,33 +84,60 @@ def test_a_plain_script_without_a_main_guard_trains_the_same_runs(tmp_path):
 
 def test_workers_wait_for_the_next_call_and_train_its_runs_as_new_ones(monkeypatch):
     workers.close_workers()  # none left waiting by an earlier test
-    (first,) = train_runs([tiny_run(6)], workers=1)
-    (waiting,) = workers._idle
-    # the next call trains in the same process, each run as a new worker would
-    again = train_runs([tiny_run(7), tiny_run(6)], workers=1)
-    assert workers._idle == [waiting] and waiting.running()
-    assert without_times(again[1]) == without_times(first)
-    # a changed environment, or an edited file of the package, needs a new worker;
-    # the waiting one is stopped
-    monkeypatch.setenv("DQN_COURSE_A_NEW_VARIABLE", "1")
-    (new,) = workers.take_workers(1)
-    assert new is not waiting and not waiting.running() and not workers._idle
-    workers._idle.append(new)  # waiting, as train_runs leaves it
-    monkeypatch.setattr(workers, "worker_code", lambda: (("dqn.py", 1, 2),))
-    (newer,) = workers.take_workers(1)
-    assert newer is not new and not new.running() and not workers._idle
-    newer.kill()  # (it has nothing to finish)
-    newer.close()
+    try:
+        (first,) = train_runs([tiny_run(6)], workers=1)
+        (waiting,) = workers._idle
+        # the next call trains in the same process, each run as a new worker would,
+        # though the caller's seed_everything has changed PYTHONHASHSEED since
+        DQNAgent("CartPole-v1", TINY, seed=12345)
+        again = train_runs([tiny_run(7), tiny_run(6)], workers=1)
+        assert workers._idle == [waiting] and waiting.running()
+        assert without_times(again[1]) == without_times(first)
+        # a call from another start takes a new worker and stops the waiting one
+        monkeypatch.setenv("DQN_COURSE_A_NEW_VARIABLE", "1")
+        (new,) = workers.take_workers(1)
+        assert new is not waiting and not waiting.running() and not workers._idle
+        new.kill()  # (it has nothing to finish)
+        new.close()
+    finally:
+        workers.close_workers()
+
+
+def test_a_worker_starts_from_a_directory_an_environment_and_package_files(
+    monkeypatch, tmp_path
+):
+    start = workers.worker_start()
+    for change in (
+        lambda m: m.chdir(tmp_path),  # where a run's relative paths lead
+        lambda m: m.setenv("DQN_COURSE_A_NEW_VARIABLE", "1"),
+        lambda m: m.delenv("PATH"),
+    ):
+        with monkeypatch.context() as m:
+            change(m)
+            assert workers.worker_start() != start
+    with monkeypatch.context() as m:  # neither changes a run
+        m.setenv("PYTHONHASHSEED", "12345")
+        m.setenv("PYTEST_CURRENT_TEST", "another test")
+        assert workers.worker_start() == start
+    # an edited file of the package (in a copy of it, here)
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "dqn.py").write_text("# a learner's edit\n")
+    monkeypatch.setattr(workers, "PACKAGE_ROOT", str(tmp_path))
+    before = workers.worker_start()
+    os.utime(tmp_path / "utils" / "dqn.py", ns=(0, 10**18))
+    assert workers.worker_start() != before
 
 
 def test_a_failed_run_raises_its_own_message_in_the_caller(tmp_path):
     # a checkpoint folder without its state.json: the worker's resume refuses it
     (tmp_path / "step-000000100").mkdir()
     bad = Run("CartPole-v1", TINY, 0, 300, 150, (), (), checkpoint_dir=str(tmp_path))
+    workers.close_workers()
     with pytest.raises(
         RuntimeError, match=r"(?s)CartPole-v1 run of seed 0 failed.*no state.json"
     ):
         train_runs([tiny_run(1), bad], workers=2)
+    assert not workers._idle  # a failed call's workers are stopped, not kept
 
 
 def test_a_killed_worker_is_reported_with_its_exit_code():
