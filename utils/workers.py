@@ -347,6 +347,7 @@ _idle_lock = threading.Lock()
 def take_workers(count: int) -> list[Worker]:
     """`count` workers: waiting ones whose start is today's (`worker_start`), then
     new ones. Waiting workers that started otherwise, or have died, are stopped."""
+    check_integer("count", count, 0)
     start = worker_start()
     with _idle_lock:
         usable = [w for w in _idle if w.start == start and w.running()]

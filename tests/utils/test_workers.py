@@ -157,6 +157,7 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
     [
         (lambda: train_runs([tiny_run(0)], workers=0), "workers must be an integer"),
         (lambda: train_runs(["CartPole-v1"]), "train_runs takes Runs, got 'CartPole"),
+        (lambda: workers.take_workers("2"), "count must be an integer >= 0, got '2'"),
         (lambda: tiny_run(-1), "seed must be an integer in .0, 2..32., got -1"),
         (
             lambda: Run("CartPole-v1", TINY, 0, 300, 0, (), ()),
