@@ -9,8 +9,10 @@ notebook, in a plain script with no `if __name__ == "__main__":` guard, and in a
 test. Starting a worker (Python, then TensorFlow) takes seconds, so the workers of
 a `train_runs` call that succeeded wait for the next call instead of exiting (one
 that starts from the same directory, environment and package files takes them);
-`close_workers` stops them. `start_run` trains one run in a process of its own,
-which may be killed (notebook 09 does, to show a resume).
+`close_workers` stops them. A worker leaves Ctrl-C to its caller (which stops
+the workers of an interrupted call) and exits if its caller dies. `start_run`
+trains one run in a process of its own, which may be killed (notebook 09 does, to
+show a resume).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import dataclasses
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -235,7 +239,7 @@ class Worker:
         env = worker_environment()
         self._stderr = tempfile.TemporaryFile("w+")  # read back if the worker dies
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "utils.workers"],
+            [sys.executable, "-m", "utils.workers", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -391,7 +395,10 @@ def train_runs(runs: Sequence[Run], workers: int = 2) -> list[TrainLog]:
     from tqdm.auto import tqdm
 
     check_integer("workers", workers, 1)
-    runs = list(runs)
+    try:
+        runs = list(runs)
+    except TypeError:  # one Run, not a list of them
+        raise ValueError(f"train_runs takes a list of Runs, got {runs!r:.80}") from None
     for run in runs:
         if not isinstance(run, Run):
             raise ValueError(f"train_runs takes Runs, got {run!r}")
@@ -466,10 +473,23 @@ def one_thread() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
+def exit_when_orphaned(parent: int) -> None:
+    """End this process once its parent has gone (killed before it could stop its
+    workers): a run nobody waits for would otherwise train on."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def main() -> None:
     """The worker's side: runs in (JSON lines on stdin), logs out (on stdout)."""
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever else prints (Python or C) goes to stderr
+    # Ctrl-C (or a kernel's interrupt) reaches the caller's whole process group: the
+    # caller stops its workers itself, and a waiting worker stays for its next call
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    caller = int(sys.argv[1])  # (it may have gone before this process got here)
+    threading.Thread(target=exit_when_orphaned, args=(caller,), daemon=True).start()
     one_thread()
     for line in sys.stdin:
         try:

@@ -3,9 +3,12 @@
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +90,9 @@ def test_workers_wait_for_the_next_call_and_train_its_runs_as_new_ones(monkeypat
     try:
         (first,) = train_runs([tiny_run(6)], workers=1)
         (waiting,) = workers._idle
+        # Ctrl-C reaches the whole process group: a waiting worker ignores it
+        os.kill(waiting.process.pid, signal.SIGINT)
+        time.sleep(0.5)
         # the next call trains in the same process, each run as a new worker would,
         # though the caller's seed_everything has changed PYTHONHASHSEED since
         DQNAgent("CartPole-v1", TINY, seed=12345)
@@ -128,6 +134,40 @@ def test_a_worker_starts_from_a_directory_an_environment_and_package_files(
     assert workers.worker_start() != before
 
 
+ORPHAN = textwrap.dedent(
+    """
+    # a caller killed before it could stop its worker, which trains a long run
+    import os, sys
+    from utils import DQNConfig, Run
+    from utils.workers import Worker
+
+    worker = Worker()
+    worker.submit(Run("CartPole-v1", DQNConfig(), 0, 10**9, 10**9, (), ()))
+    print(worker.process.pid, flush=True)
+    os._exit(0)  # no atexit, no close
+    """
+)
+
+
+def alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited
+
+
+def test_a_worker_whose_caller_was_killed_exits_instead_of_training_on(tmp_path):
+    caller = subprocess.run(
+        [sys.executable, "-c", ORPHAN], cwd=tmp_path, capture_output=True, text=True
+    )
+    pid = int(caller.stdout.split()[-1])
+    deadline = time.monotonic() + 30
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid), f"the orphaned worker {pid} still runs"
+
+
 def test_a_failed_run_raises_its_own_message_in_the_caller(tmp_path):
     # a checkpoint folder without its state.json: the worker's resume refuses it
     (tmp_path / "step-000000100").mkdir()
@@ -157,6 +197,7 @@ def test_a_killed_worker_is_reported_with_its_exit_code():
     [
         (lambda: train_runs([tiny_run(0)], workers=0), "workers must be an integer"),
         (lambda: train_runs(["CartPole-v1"]), "train_runs takes Runs, got 'CartPole"),
+        (lambda: train_runs(tiny_run(0)), "train_runs takes a list of Runs, got Run"),
         (lambda: workers.take_workers("2"), "count must be an integer >= 0, got '2'"),
         (lambda: tiny_run(-1), "seed must be an integer in .0, 2..32., got -1"),
         (
