@@ -127,14 +127,14 @@ def main() -> None:
     by_kind, processes = defaultdict(float), defaultdict(int)
     by_starter = defaultdict(float)
     for key, process in seen.items():
-        lineage = [seen[k]["command"] for k in ancestors(seen, key)]
-        if key == me or me not in ancestors(seen, key):
+        lineage = list(ancestors(seen, key))  # the process first
+        if key == me or me not in lineage:
             continue  # this script, or not started by this run of pytest
-        own = kind(process["command"])
-        by_kind[own] += process["cpu"]
-        processes[own] += 1
-        starters = [kind(command) for command in lineage if kind(command) in STARTERS]
-        by_starter[starters[0] if starters else own] += process["cpu"]
+        kinds = [kind(seen[k]["command"]) for k in lineage]
+        by_kind[kinds[0]] += process["cpu"]
+        processes[kinds[0]] += 1
+        starter = next((k for k in kinds if k in STARTERS), kinds[0])
+        by_starter[starter] += process["cpu"]
 
     polled = sum(by_kind.values())
     print(f"\npytest exited {returncode} after {wall:.0f} s")
